@@ -1,0 +1,5 @@
+/** Every CLI command, in the order `stalepin --help` lists them. */
+import type { CommandSpec } from '../spec.js';
+
+
+export const commands: CommandSpec<any>[] = [];

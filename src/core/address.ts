@@ -1,0 +1,109 @@
+/**
+ * Address formatting per the contract: IPv4 "ip:port", IPv6 "[ip]:port" in RFC 5952 form.
+ * Decoders keep raw bytes; strings are made only when something is reported or keyed.
+ */
+
+export function formatIPv4(b: Uint8Array, off = 0): string {
+  return b[off] + '.' + b[off + 1] + '.' + b[off + 2] + '.' + b[off + 3];
+}
+
+/** RFC 5952: lower case, leading zeros dropped, the longest run (>= 2) of zero groups as "::". */
+export function formatIPv6(b: Uint8Array, off = 0): string {
+  const g: number[] = new Array(8);
+  for (let i = 0; i < 8; i++) g[i] = (b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!;
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  // IPv4-mapped addresses keep the dotted quad (::ffff:192.0.2.1), as tools print them.
+  if (bestStart === 0 && bestLen === 5 && g[5] === 0xffff) return '::ffff:' + formatIPv4(b, off + 12);
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (out !== '' && !out.endsWith(':')) out += ':';
+    out += g[i]!.toString(16);
+  }
+  return out;
+}
+
+/** Format raw address bytes (4 or 16 long starting at off). */
+export function formatIP(b: Uint8Array, off: number, len: 4 | 16 | number): string {
+  return len === 4 ? formatIPv4(b, off) : formatIPv6(b, off);
+}
+
+/** "ip:port" or "[ip]:port" from an address string that may be IPv6. */
+export function formatEndpoint(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** Split "ip:port", "[v6]:port", or a bare address (port undefined). */
+export function parseEndpoint(text: string): { ip: string; port: number | undefined } | undefined {
+  const t = text.trim();
+  const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(t);
+  if (v6) return { ip: normalizeIP(v6[1]!) ?? v6[1]!, port: v6[2] === undefined ? undefined : Number(v6[2]) };
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(t);
+  if (v4) return { ip: v4[1]!, port: v4[2] === undefined ? undefined : Number(v4[2]) };
+  if (/^[0-9a-fA-F:.]+$/.test(t) && t.includes(':')) {
+    const n = normalizeIP(t);
+    if (n) return { ip: n, port: undefined };
+  }
+  return undefined;
+}
+
+/** Canonical text of an IPv4 or IPv6 address, or undefined when it is not one. */
+export function normalizeIP(text: string): string | undefined {
+  const bytes = parseIP(text);
+  if (!bytes) return undefined;
+  return formatIP(bytes, 0, bytes.length);
+}
+
+/** Parse an IPv4 or IPv6 address into 4 or 16 bytes. */
+export function parseIP(text: string): Uint8Array | undefined {
+  const t = text.trim();
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(t)) {
+    const parts = t.split('.').map(Number);
+    if (parts.some((p) => p > 255)) return undefined;
+    return Uint8Array.from(parts);
+  }
+  if (!/^[0-9a-fA-F:.]+$/.test(t) || !t.includes(':')) return undefined;
+  let head = t;
+  let tail4: Uint8Array | undefined;
+  const lastColon = t.lastIndexOf(':');
+  if (t.slice(lastColon + 1).includes('.')) {
+    tail4 = parseIP(t.slice(lastColon + 1));
+    if (!tail4 || tail4.length !== 4) return undefined;
+    head = t.slice(0, lastColon + 1) + '0:0';
+  }
+  const dbl = head.split('::');
+  if (dbl.length > 2) return undefined;
+  const left = dbl[0] ? dbl[0].split(':') : [];
+  const right = dbl.length === 2 && dbl[1] ? dbl[1].split(':') : [];
+  const missing = 8 - left.length - right.length;
+  if ((dbl.length === 1 && missing !== 0) || missing < 0) return undefined;
+  const groups = [...left, ...new Array(dbl.length === 2 ? missing : 0).fill('0'), ...right];
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    const g = groups[i]!;
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+    const v = parseInt(g, 16);
+    out[2 * i] = v >> 8;
+    out[2 * i + 1] = v & 0xff;
+  }
+  if (tail4) out.set(tail4, 12);
+  return out;
+}
