@@ -1,0 +1,71 @@
+/**
+ * Writing reports and metrics files safely. A regular file (or a path that does not exist yet)
+ * is written to a new temporary file beside it and renamed into place, so a reader never sees
+ * half a report and a symlink planted at the path is replaced, never written through. A
+ * destination that is not a regular file (/dev/null, /dev/stdout, a FIFO, a terminal) is
+ * written in place, never replaced.
+ */
+import { constants, promises as fs } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { StalepinError } from '../core/errors.js';
+
+async function isSpecialDestination(path: string): Promise<boolean> {
+  if (path.startsWith('/dev/') || path.startsWith('/proc/self/fd/')) return true;
+  try {
+    const st = await fs.stat(path); // follows links: a link to a FIFO is still a FIFO
+    const lst = await fs.lstat(path);
+    if (lst.isSymbolicLink()) return !st.isFile() && !st.isDirectory();
+    return !st.isFile() && !st.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export async function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o644): Promise<void> {
+  try {
+    if (await isSpecialDestination(path)) {
+      const fh = await fs.open(path, constants.O_WRONLY | constants.O_APPEND);
+      try {
+        await fh.writeFile(content);
+      } finally {
+        await fh.close();
+      }
+      return;
+    }
+    const st = await fs.lstat(path).catch(() => undefined);
+    if (st?.isDirectory()) throw new StalepinError('bad_usage', `${path} is a directory; give a file name`);
+    const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    // O_EXCL: never open something an attacker pre-created at the temporary name.
+    const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+    try {
+      await fh.writeFile(content);
+      await fh.sync().catch(() => undefined);
+    } finally {
+      await fh.close();
+    }
+    try {
+      await fs.rename(tmp, path);
+    } catch (e) {
+      await fs.unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+  } catch (e) {
+    if (e instanceof StalepinError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    const hint = err.code === 'EACCES' || err.code === 'EPERM' ? ' (permission denied: choose a writable path)' : err.code === 'ENOENT' ? ' (the folder does not exist)' : '';
+    throw new StalepinError('bad_usage', `cannot write ${path}: ${err.code ?? err.message}${hint}`, { file: path });
+  }
+}
+
+/** Write a command's output to -o PATH, or to stdout when no path (or "-") is given. */
+export async function emit(path: string | undefined, content: string, stdout: NodeJS.WritableStream): Promise<void> {
+  if (path === undefined || path === '-') {
+    await new Promise<void>((resolve) => {
+      if (stdout.write(content)) resolve();
+      else stdout.once('drain', () => resolve());
+    });
+    return;
+  }
+  await writeFileAtomic(path, content);
+}
