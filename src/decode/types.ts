@@ -32,6 +32,8 @@ export interface Packet {
   status: DecodeStatus;
   /** 4 or 6, 0 when not IP. */
   ipVersion: number;
+  /** Offset in frame.buf of the (outer) IP header, -1 when there is none. */
+  netOff: number;
   /** Source and destination address bytes: 4 used for IPv4, 16 for IPv6. */
   src: Uint8Array;
   dst: Uint8Array;
