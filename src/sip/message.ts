@@ -1,0 +1,360 @@
+/**
+ * The parsed SIP message record. One instance is filled by parseSipMessage and reused for every
+ * message (DESIGN principle 1). Fields the transaction layer needs on every message (method,
+ * status, Call-ID, CSeq, Via hops, tags) are decoded while parsing; everything else is kept as
+ * byte spans into the message and decoded only when asked for, so a message nobody prints
+ * costs no strings beyond those. The spans point into the caller's buffer: the accessors are
+ * valid only until the buffer is reused (for the pipeline: during the message callback).
+ */
+
+/** One Via hop (RFC 3261 section 20.42). */
+export interface SipVia {
+  /** "UDP", "TCP", "TLS", "SCTP", "WS", ... as written, upper-cased. */
+  transport: string;
+  /** sent-by host as written (IPv6 references keep their brackets), lower-cased. */
+  host: string;
+  /** sent-by port, 0 when absent. */
+  port: number;
+  /** branch parameter, '' when absent. */
+  branch: string;
+  /** rport: -1 absent, 0 present without a value, else the value. */
+  rport: number;
+  /** received parameter, '' when absent. */
+  received: string;
+}
+
+export function newVia(): SipVia {
+  return { transport: '', host: '', port: 0, branch: '', rport: -1, received: '' };
+}
+
+/** RFC 3261 magic cookie: a branch starting with it was built by an RFC 3261 element. */
+export const MAGIC_COOKIE = 'z9hG4bK';
+
+/** Bounds on what one message may contain; documented in docs/sip.md. */
+export const SIP_LIMITS = {
+  /** Largest message (start line, headers and body) parsed; UDP cannot carry more. */
+  maxMessageSize: 65535,
+  /** Header lines (a folded header counts once) per message. */
+  maxHeaders: 256,
+  /** Bytes of one header (name, value and its folded continuation lines). */
+  maxLineLength: 16384,
+  /** Via hops kept per message; the rest are counted and ignored. */
+  maxViaHops: 32,
+  /** Contact header lines kept per message. */
+  maxContactLines: 16,
+} as const;
+
+/** Compact header forms (RFC 3261 7.3.3 and the extensions that registered one). */
+export const COMPACT_FORMS: Readonly<Record<string, string>> = {
+  a: 'accept-contact',
+  b: 'referred-by',
+  c: 'content-type',
+  d: 'request-disposition',
+  e: 'content-encoding',
+  f: 'from',
+  i: 'call-id',
+  j: 'reject-contact',
+  k: 'supported',
+  l: 'content-length',
+  m: 'contact',
+  n: 'identity-info',
+  o: 'event',
+  r: 'refer-to',
+  s: 'subject',
+  t: 'to',
+  u: 'allow-events',
+  v: 'via',
+  x: 'session-expires',
+  y: 'identity',
+};
+
+const LONG_TO_COMPACT: Record<string, string> = Object.fromEntries(Object.entries(COMPACT_FORMS).map(([k, v]) => [v, k]));
+
+// ignoreBOM: a byte order mark inside a header value is content, not a marker to drop.
+const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** Bytes to a string: ASCII fast, UTF-8 otherwise (invalid sequences become U+FFFD). */
+export function decodeText(b: Uint8Array, s: number, e: number): string {
+  if (e <= s) return '';
+  let ascii = true;
+  for (let i = s; i < e; i++) {
+    if (b[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (!ascii) return textDecoder.decode(b.subarray(s, e));
+  if (e - s <= 48) {
+    let out = '';
+    for (let i = s; i < e; i++) out += String.fromCharCode(b[i]!);
+    return out;
+  }
+  return String.fromCharCode.apply(null, b.subarray(s, e) as unknown as number[]);
+}
+
+/** Decode a header value span, replacing folded line breaks (CRLF + whitespace) with one space. */
+function decodeValue(b: Uint8Array, s: number, e: number): string {
+  const t = decodeText(b, s, e);
+  return t.indexOf('\n') >= 0 || t.indexOf('\r') >= 0 ? t.replace(/[ \t]*\r?\n[ \t]*/g, ' ').replace(/\r/g, ' ') : t;
+}
+
+export class SipMessage {
+  /** Message bytes are buf[off, off + len). */
+  buf: Uint8Array = new Uint8Array(0);
+  off = 0;
+  len = 0;
+
+  isRequest = false;
+  /** Request method (case-sensitive, as RFC 3261 says), '' for responses. */
+  method = '';
+  /** Response status code, 0 for requests. */
+  statusCode = 0;
+  /** Call-ID, '' when missing. */
+  callId = '';
+  /** CSeq number (-1 when missing or malformed) and method. */
+  cseqNum = -1;
+  cseqMethod = '';
+  /** Via hops, top first: via[0 .. viaCount). Entries are reused between messages. */
+  via: SipVia[] = [];
+  viaCount = 0;
+  /** Via hops beyond SIP_LIMITS.maxViaHops (counted, not kept). */
+  viaDropped = 0;
+  fromTag = '';
+  toTag = '';
+  /** -1 when absent or malformed. */
+  maxForwards = -1;
+  /** Content-Length header value, -1 when absent or malformed. */
+  contentLength = -1;
+  /** Header lines seen (a folded header counts once). */
+  headerCount = 0;
+  /** Body is buf[bodyOff, bodyOff + bodyLen). */
+  bodyOff = 0;
+  bodyLen = 0;
+  /** True when the header block ended with an empty line (false: cut short). */
+  complete = false;
+
+  // Spans of the lazily decoded fields: [start, end) into buf, start -1 when absent.
+  /** @internal */ sp = new Int32Array(SPAN_COUNT * 2);
+  // Every header line: name and value spans, for header() lookups without a map.
+  /** @internal */ hName = new Int32Array(SIP_LIMITS.maxHeaders * 2);
+  /** @internal */ hValue = new Int32Array(SIP_LIMITS.maxHeaders * 2);
+  /** @internal */ contactSpans = new Int32Array(SIP_LIMITS.maxContactLines * 2);
+  /** @internal */ contactLines = 0;
+  private cache: (string | undefined)[] = new Array(SPAN_COUNT).fill(undefined);
+
+  reset(buf: Uint8Array, off: number, len: number): void {
+    this.buf = buf;
+    this.off = off;
+    this.len = len;
+    this.isRequest = false;
+    this.method = '';
+    this.statusCode = 0;
+    this.callId = '';
+    this.cseqNum = -1;
+    this.cseqMethod = '';
+    this.viaCount = 0;
+    this.viaDropped = 0;
+    this.fromTag = '';
+    this.toTag = '';
+    this.maxForwards = -1;
+    this.contentLength = -1;
+    this.headerCount = 0;
+    this.bodyOff = off + len;
+    this.bodyLen = 0;
+    this.complete = false;
+    this.sp.fill(-1);
+    this.contactLines = 0;
+    this.cache.fill(undefined);
+  }
+
+  private span(i: number, decode: (b: Uint8Array, s: number, e: number) => string = decodeValue): string {
+    const c = this.cache[i];
+    if (c !== undefined) return c;
+    const s = this.sp[i * 2]!;
+    const v = s < 0 ? '' : decode(this.buf, s, this.sp[i * 2 + 1]!);
+    this.cache[i] = v;
+    return v;
+  }
+
+  /** Has a span been set (the header was present)? */
+  has(field: SpanField): boolean {
+    return this.sp[field * 2]! >= 0;
+  }
+
+  get requestUri(): string {
+    return this.span(Span.RequestUri);
+  }
+  /** "SIP/2.0" as written. */
+  get version(): string {
+    return this.span(Span.Version);
+  }
+  get reason(): string {
+    return this.span(Span.Reason);
+  }
+  get fromUri(): string {
+    return this.span(Span.FromUri);
+  }
+  get toUri(): string {
+    return this.span(Span.ToUri);
+  }
+  /** Display names, unquoted ('' when none). */
+  get fromName(): string {
+    return this.span(Span.FromName, decodeDisplayName);
+  }
+  get toName(): string {
+    return this.span(Span.ToName, decodeDisplayName);
+  }
+  get contentType(): string {
+    return this.span(Span.ContentType);
+  }
+  get userAgent(): string {
+    return this.span(Span.UserAgent);
+  }
+  get server(): string {
+    return this.span(Span.Server);
+  }
+  /** Call-ID and CSeq header values as written (for display). */
+  get cseqText(): string {
+    return this.cseqNum < 0 ? this.span(Span.CSeq) : `${this.cseqNum} ${this.cseqMethod}`;
+  }
+
+  /** Contact URIs ("*" for a wildcard), from every Contact header line and every value in each. */
+  get contacts(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.contactLines; i++) {
+      const v = decodeValue(this.buf, this.contactSpans[i * 2]!, this.contactSpans[i * 2 + 1]!);
+      for (const part of splitValues(v)) {
+        const p = part.trim();
+        if (p === '') continue;
+        if (p === '*') {
+          out.push('*');
+          continue;
+        }
+        const lt = indexOutsideQuotes(p, '<');
+        if (lt >= 0) {
+          const gt = p.indexOf('>', lt);
+          out.push(p.slice(lt + 1, gt < 0 ? p.length : gt).trim());
+        } else {
+          const semi = p.indexOf(';');
+          out.push((semi < 0 ? p : p.slice(0, semi)).trim());
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Top Via (undefined when the message has none). */
+  get topVia(): SipVia | undefined {
+    return this.viaCount > 0 ? this.via[0] : undefined;
+  }
+
+  /**
+   * The first value of a header by name (case-insensitive, compact forms understood), decoded
+   * on demand by scanning the header spans. undefined when absent.
+   */
+  header(name: string): string | undefined {
+    const all = this.headerValues(name, true);
+    return all.length ? all[0] : undefined;
+  }
+
+  /** Every header line of that name, in order (values as written, folding undone). */
+  headerValues(name: string, firstOnly = false): string[] {
+    const lower = name.toLowerCase();
+    const long = COMPACT_FORMS[lower] ?? lower;
+    const compact = LONG_TO_COMPACT[long];
+    const out: string[] = [];
+    for (let i = 0; i < this.headerCount && i < SIP_LIMITS.maxHeaders; i++) {
+      const s = this.hName[i * 2]!;
+      const e = this.hName[i * 2 + 1]!;
+      if (nameIs(this.buf, s, e, long) || (compact !== undefined && nameIs(this.buf, s, e, compact))) {
+        out.push(decodeValue(this.buf, this.hValue[i * 2]!, this.hValue[i * 2 + 1]!));
+        if (firstOnly) break;
+      }
+    }
+    return out;
+  }
+
+  /** Header names in order, lower-cased, compact forms expanded (for debugging and tests). */
+  headerNames(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.headerCount && i < SIP_LIMITS.maxHeaders; i++) {
+      const n = decodeText(this.buf, this.hName[i * 2]!, this.hName[i * 2 + 1]!).toLowerCase();
+      out.push(COMPACT_FORMS[n] ?? n);
+    }
+    return out;
+  }
+
+  /** Body bytes (a view into the caller's buffer). */
+  body(): Uint8Array {
+    return this.buf.subarray(this.bodyOff, this.bodyOff + this.bodyLen);
+  }
+}
+
+/** Span slots of SipMessage. */
+export const enum Span {
+  RequestUri = 0,
+  Version = 1,
+  Reason = 2,
+  FromUri = 3,
+  ToUri = 4,
+  FromName = 5,
+  ToName = 6,
+  ContentType = 7,
+  UserAgent = 8,
+  Server = 9,
+  CSeq = 10,
+}
+export type SpanField = Span;
+const SPAN_COUNT = 11;
+
+function nameIs(b: Uint8Array, s: number, e: number, lower: string): boolean {
+  if (e - s !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    let c = b[s + i]!;
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function decodeDisplayName(b: Uint8Array, s: number, e: number): string {
+  const t = decodeValue(b, s, e).trim();
+  if (t.length >= 2 && t.startsWith('"') && t.endsWith('"')) return t.slice(1, -1).replace(/\\(.)/g, '$1');
+  return t;
+}
+
+function indexOutsideQuotes(s: string, ch: string): number {
+  let q = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (q) {
+      if (c === '\\') i++;
+      else if (c === '"') q = false;
+    } else if (c === '"') q = true;
+    else if (c === ch) return i;
+  }
+  return -1;
+}
+
+/** Split a header value at commas that are outside quotes and angle brackets. */
+export function splitValues(v: string): string[] {
+  const out: string[] = [];
+  let q = false;
+  let angle = false;
+  let start = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i];
+    if (q) {
+      if (c === '\\') i++;
+      else if (c === '"') q = false;
+    } else if (c === '"') q = true;
+    else if (c === '<') angle = true;
+    else if (c === '>') angle = false;
+    else if (c === ',' && !angle) {
+      out.push(v.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(v.slice(start));
+  return out;
+}
