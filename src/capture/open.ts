@@ -44,7 +44,7 @@ export async function openCapture(path: string, source: number, ctx: ReaderConte
     const file = path;
     const unzipped = src.gzip ? ' after gzip decompression' : '';
     if (end === 0) {
-      if (src.failure) throw new StalepinError('bad_input', `${src.failure}; nothing decompressed`, { file, offset: 0 });
+      if (src.failure) throw new StalepinError('bad_input', `${src.failure.message}; nothing decompressed`, { file, offset: 0 });
       throw new StalepinError('bad_input', `empty file${unzipped}: not a capture`, { file, offset: 0 });
     }
     if (end < 4) {

@@ -77,7 +77,9 @@ export class PcapngWriter {
   units(ifId: number, sec: number, nsec: number): bigint {
     const i = this.ifs[ifId];
     if (!i) throw new Error(`pcapng writer: no interface ${ifId} in this section`);
-    return BigInt(sec - i.offset) * i.units + (BigInt(nsec) * i.units) / 1_000_000_000n;
+    const t = BigInt(sec - i.offset) * i.units + (BigInt(nsec) * i.units) / 1_000_000_000n;
+    if (t < 0n || t >= 1n << 64n) throw new Error(`pcapng writer: ${sec}.${nsec} does not fit 64 bits at this resolution; use tsoffset`);
+    return t;
   }
 
   /** Enhanced Packet Block at absolute time sec + nsec. */

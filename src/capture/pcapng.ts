@@ -348,8 +348,10 @@ export class PcapngReader extends BufferedReader {
       else if (code === 3) global.description = utf8(b, v, olen);
       else if (code === 9 && olen >= 1) this.resolution(s, b[v]!);
       else if (code === 14 && olen >= 8) {
-        const hi = this.u32(b, v);
-        const lo = this.u32(b, v + 4);
+        // A 64-bit option value is in the section's byte order (unlike the EPB timestamp,
+        // which is stored as two 32-bit words, high word first).
+        const hi = this.u32(b, this.le ? v + 4 : v);
+        const lo = this.u32(b, this.le ? v : v + 4);
         s.offsetSec = (hi | 0) * 4294967296 + lo;
       }
       o = v + ((olen + 3) & ~3);

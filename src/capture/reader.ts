@@ -121,7 +121,8 @@ export abstract class BufferedReader implements CaptureReader {
       const at = this.base + this.pos;
       this.anomaly('truncated_record', at, `truncated record: the file ends ${left} bytes into a ${this.info.format === 'pcap' ? 'record' : 'block'} that needs at least ${need}`);
     }
-    if (this.src.failure) this.anomaly('truncated_gzip', this.base + this.end, `${this.src.failure}; kept what decompressed before it`);
+    const fail = this.src.failure;
+    if (fail) this.anomaly(fail.code, this.base + this.end, `${fail.message}; kept the records decompressed before it`);
     return this.stop();
   }
 

@@ -23,7 +23,13 @@ export interface ByteSource {
    * Set when the stream ended early for a reason the reader should report as a warning (a cut
    * or corrupt gzip stream). read() then resolves 0 as at a normal end.
    */
-  readonly failure: string | undefined;
+  readonly failure: SourceFailure | undefined;
+}
+
+/** Why a stream ended early: anomaly name (truncated_gzip, corrupt_gzip) and a sentence. */
+export interface SourceFailure {
+  code: string;
+  message: string;
 }
 
 /** Bytes read straight from a file handle into the caller's buffer (no intermediate copy). */
@@ -62,7 +68,7 @@ class StreamSource implements ByteSource {
   private ended = false;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
-  failure: string | undefined;
+  failure: SourceFailure | undefined;
 
   constructor(
     private readonly stream: NodeJS.ReadableStream & { destroy?: (e?: Error) => void },
@@ -131,9 +137,9 @@ class StreamSource implements ByteSource {
   }
 }
 
-function gzipFailure(e: Error & { code?: string }): string {
-  if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message)) return 'gzip stream is cut short';
-  return `gzip stream is corrupt (${e.message})`;
+function gzipFailure(e: Error & { code?: string }): SourceFailure {
+  if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message)) return { code: 'truncated_gzip', message: 'the gzip stream is cut short' };
+  return { code: 'corrupt_gzip', message: `the gzip stream is corrupt (${e.message})` };
 }
 
 /** Turn a Node I/O error into the one-line error the CLI prints, with a hint where one helps. */
