@@ -1,5 +1,5 @@
 /** Every CLI command, in the order `stalepin --help` lists them. */
 import type { CommandSpec } from '../spec.js';
+import { inspectCommand } from './inspect.js';
 
-
-export const commands: CommandSpec<any>[] = [];
+export const commands: CommandSpec<any>[] = [inspectCommand];

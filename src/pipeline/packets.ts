@@ -1,0 +1,106 @@
+/**
+ * The one driver from inputs to decoded packets that every command shares (analyze, inspect,
+ * messages, calls, flow, and later watch): capture readers (merged in time order) -> Decoder
+ * -> the caller's packet callback, with optional TCP reassembly into a StreamSink. It owns the
+ * run's anomaly table, warnings and interface registry, and reports progress after each chunk.
+ */
+import { Anomalies, type Warning } from '../core/anomalies.js';
+import { StalepinError } from '../core/errors.js';
+import { newFrame, openCaptures, ReadStatus, type CaptureInfo, type CaptureInterface, type CaptureReader } from '../capture/index.js';
+import { Decoder, newPacket, type UnsupportedLink } from '../decode/decoder.js';
+import { TcpReassembler, type TcpReassemblyOptions } from '../decode/tcp-reassembly.js';
+import { DecodeStatus, type Packet, type StreamSink } from '../decode/types.js';
+import type { Frame } from '../capture/types.js';
+
+export interface PacketRunOptions {
+  files: string[];
+  stdin?: NodeJS.ReadableStream;
+  /** Stops the run early (SIGINT): what was read so far is still returned. */
+  signal?: AbortSignal;
+  /** Called after each input chunk with bytes consumed and the total when known. */
+  onProgress?: (done: number, total: number | undefined) => void;
+  /** When given, TCP segments are reassembled and delivered here. */
+  tcp?: StreamSink;
+  tcpOptions?: Omit<TcpReassemblyOptions, 'anomalies'>;
+  anomalies?: Anomalies;
+}
+
+export interface PacketRunResult {
+  anomalies: Anomalies;
+  warnings: Warning[];
+  interfaces: CaptureInterface[];
+  inputs: CaptureInfo[];
+  unsupportedLinks: UnsupportedLink[];
+  frames: number;
+  /** True when the run was interrupted by the signal. */
+  interrupted: boolean;
+}
+
+/**
+ * `onPacket` sees every frame's decode result (pkt.status tells what was decoded; fragments
+ * being held have status FragmentHeld and no transport). The Packet and its frame are reused.
+ */
+export async function runPackets(opts: PacketRunOptions, onPacket: (pkt: Packet) => void): Promise<PacketRunResult> {
+  if (opts.files.length === 0) throw new StalepinError('bad_usage', 'no capture given: name one or more files, or - for standard input');
+  const anomalies = opts.anomalies ?? new Anomalies();
+  const warnings: Warning[] = [];
+  const interfaces: CaptureInterface[] = [];
+  const ctx = opts.stdin ? { anomalies, warnings, interfaces, stdin: opts.stdin } : { anomalies, warnings, interfaces };
+  const { source, readers } = await openCaptures(opts.files, ctx);
+  const where = (f: Frame): string => `${opts.files[f.source] ?? 'input'} at byte ${f.recordOffset}`;
+  const decoder = new Decoder({ anomalies, where });
+  const tcp = opts.tcp ? new TcpReassembler(opts.tcp, { anomalies, ...opts.tcpOptions }) : undefined;
+  const frame = newFrame();
+  const pkt = newPacket();
+  const total = totalSize(readers);
+  let frames = 0;
+  let interrupted = false;
+  try {
+    for (;;) {
+      const st = source.next(frame);
+      if (st === ReadStatus.Frame) {
+        frames++;
+        decoder.decode(frame, pkt);
+        if (tcp !== undefined && pkt.status === DecodeStatus.Ok && pkt.proto === 6) tcp.push(pkt);
+        onPacket(pkt);
+      } else if (st === ReadStatus.NeedData) {
+        if (opts.signal?.aborted) {
+          interrupted = true;
+          break;
+        }
+        await source.fill();
+        opts.onProgress?.(consumed(readers), total);
+      } else break;
+    }
+  } finally {
+    await source.close();
+  }
+  decoder.finish();
+  tcp?.flush('eof');
+  opts.onProgress?.(consumed(readers), total);
+  warnings.push(...decoder.warnings());
+  return {
+    anomalies,
+    warnings,
+    interfaces,
+    inputs: readers.map((r) => r.info),
+    unsupportedLinks: decoder.unsupportedLinks(),
+    frames,
+    interrupted,
+  };
+}
+
+function totalSize(readers: CaptureReader[]): number | undefined {
+  let t = 0;
+  for (const r of readers) {
+    if (r.info.sizeHint === undefined) return undefined;
+    t += r.info.sizeHint;
+  }
+  return t;
+}
+
+function consumed(readers: CaptureReader[]): number {
+  let n = 0;
+  for (const r of readers) n += r.rawBytesRead;
+  return n;
+}
