@@ -34,6 +34,11 @@ export interface PacketRunResult {
   frames: number;
   /** True when the run was interrupted by the signal. */
   interrupted: boolean;
+  /**
+   * A read error after the inputs were opened (a corrupt block mid-file). Everything before it
+   * was delivered; the command reports that, then this error, and exits 2.
+   */
+  error?: StalepinError;
 }
 
 /**
@@ -55,6 +60,7 @@ export async function runPackets(opts: PacketRunOptions, onPacket: (pkt: Packet)
   const total = totalSize(readers);
   let frames = 0;
   let interrupted = false;
+  let error: StalepinError | undefined;
   try {
     for (;;) {
       const st = source.next(frame);
@@ -72,6 +78,9 @@ export async function runPackets(opts: PacketRunOptions, onPacket: (pkt: Packet)
         opts.onProgress?.(consumed(readers), total);
       } else break;
     }
+  } catch (e) {
+    if (!(e instanceof StalepinError)) throw e;
+    error = e;
   } finally {
     await source.close();
   }
@@ -87,6 +96,7 @@ export async function runPackets(opts: PacketRunOptions, onPacket: (pkt: Packet)
     unsupportedLinks: decoder.unsupportedLinks(),
     frames,
     interrupted,
+    ...(error ? { error } : {}),
   };
 }
 

@@ -42,6 +42,8 @@ export interface InspectReport {
   anomalies: AnomalyRecord[];
   warnings: Warning[];
   interrupted: boolean;
+  /** The read error that stopped the run early, if any (the counts cover what came before it). */
+  error?: string;
 }
 
 function duration(s: CaptureStats): string | null {
@@ -96,6 +98,7 @@ export function buildInspectReport(run: PacketRunResult, stats: CaptureStats): I
     anomalies: run.anomalies.list(),
     warnings: run.warnings,
     interrupted: run.interrupted,
+    ...(run.error ? { error: run.error.oneLine() } : {}),
   };
 }
 
@@ -133,5 +136,6 @@ export function renderInspectTable(r: InspectReport): string {
     out.push(an.toString());
   } else out.push('no anomalies');
   if (r.interrupted) out.push('interrupted: the counts cover only what was read');
+  if (r.error) out.push(`stopped early: ${visible(r.error)}; the counts cover what was read before it`);
   return out.join('\n') + '\n';
 }

@@ -35,6 +35,7 @@ export const inspectCommand: CommandSpec<InspectOptions> = {
     if (!o.quiet) printWarnings(io, run.warnings);
     const report = buildInspectReport(run, stats);
     await emit(o.output, o.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : renderInspectTable(report), io.stdout);
+    if (run.error) throw run.error; // after the partial report: one line on stderr, exit 2
     return 0;
   },
 };
