@@ -178,3 +178,81 @@ export function sipInvite(callId: string, cseq: number, branch: string, from: st
     `Content-Length: 0\r\n\r\n`
   );
 }
+
+// ---- Link layers and protocols beyond Ethernet/UDP (decoder tests and fixtures) ----
+
+const SLL_ADDR = Uint8Array.of(0x02, 0, 0, 0, 0, 0x01, 0, 0);
+
+/** Linux cooked v1 (LINKTYPE_LINUX_SLL, 16-byte header). */
+export function sll(payload: Uint8Array, protocol: number, packetType = 0): Uint8Array {
+  return concat(u16(packetType), u16(1), u16(6), SLL_ADDR, u16(protocol), payload);
+}
+
+/** Linux cooked v2 (LINKTYPE_LINUX_SLL2, 20-byte header). */
+export function sll2(payload: Uint8Array, protocol: number, ifIndex = 2, packetType = 0): Uint8Array {
+  return concat(u16(protocol), u16(0), u32(ifIndex), u16(1), Uint8Array.of(packetType, 6), SLL_ADDR, payload);
+}
+
+/** BSD loopback header: a 4-byte address family in the given byte order. */
+export function nullLoopback(payload: Uint8Array, family: number, byteOrder: 'le' | 'be'): Uint8Array {
+  const h = byteOrder === 'be' ? u32(family) : Uint8Array.of(family & 0xff, (family >> 8) & 0xff, 0, 0);
+  return concat(h, payload);
+}
+
+/** An IPv6 hop-by-hop (0), routing (43) or destination-options (60) header, padded to 8 bytes. */
+export function ipv6Ext(next: number, body: Uint8Array = new Uint8Array(6)): Uint8Array {
+  let b = body;
+  if ((b.length + 2) % 8) b = concat(b, new Uint8Array(8 - ((b.length + 2) % 8)));
+  return concat(Uint8Array.of(next, (b.length + 2) / 8 - 1), b);
+}
+
+/** IPv6 fragment header. */
+export function ipv6FragHeader(next: number, fragOffset: number, more: boolean, id: number): Uint8Array {
+  return concat(Uint8Array.of(next, 0), u16((fragOffset & 0xfff8) | (more ? 1 : 0)), u32(id));
+}
+
+/** Split `payload` (the transport bytes) into IPv4 fragments of `chunk` bytes (a multiple of 8). */
+export function fragmentIPv4(o: Ipv4Opts, payload: Uint8Array, chunk: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < payload.length; off += chunk) {
+    const part = payload.subarray(off, Math.min(payload.length, off + chunk));
+    out.push(ipv4({ ...o, fragOffset: off, moreFragments: off + chunk < payload.length }, part));
+  }
+  return out;
+}
+
+/** Split `payload` (first header `next`) into IPv6 fragments of `chunk` bytes (a multiple of 8). */
+export function fragmentIPv6(o: Omit<Ipv6Opts, 'next'>, next: number, payload: Uint8Array, chunk: number, id: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < payload.length; off += chunk) {
+    const part = payload.subarray(off, Math.min(payload.length, off + chunk));
+    out.push(ipv6({ ...o, next: 44 }, concat(ipv6FragHeader(next, off, off + chunk < payload.length, id), part)));
+  }
+  return out;
+}
+
+/** ICMPv4 message (type, code, 4 unused bytes, body) with its checksum. */
+export function icmp4(type: number, code: number, body: Uint8Array): Uint8Array {
+  const m = concat(Uint8Array.of(type, code, 0, 0), u32(0), body);
+  m.set(u16(checksum(m)), 2);
+  return m;
+}
+
+/** ICMPv6 message with its checksum over the pseudo-header. */
+export function icmp6(src: Uint8Array, dst: Uint8Array, type: number, code: number, body: Uint8Array): Uint8Array {
+  const m = concat(Uint8Array.of(type, code, 0, 0), u32(0), body);
+  m.set(u16(checksum(pseudoHeader(src, dst, 58, m.length), m)), 2);
+  return m;
+}
+
+/** Minimal GRE header (RFC 2784, no options) carrying `protocol` (an EtherType). */
+export function gre(protocol: number, payload: Uint8Array): Uint8Array {
+  return concat(u16(0), u16(protocol), payload);
+}
+
+/** SCTP common header and one DATA chunk (checksum left 0: decoders must not care). */
+export function sctp(sport: number, dport: number, data: Uint8Array): Uint8Array {
+  const chunkLen = 16 + data.length;
+  const pad = new Uint8Array((4 - (chunkLen % 4)) % 4);
+  return concat(u16(sport), u16(dport), u32(1), u32(0), Uint8Array.of(0, 3), u16(chunkLen), u32(1), u16(0), u16(0), u32(0), data, pad);
+}
