@@ -238,7 +238,7 @@ export function formatFixtures(): Map<string, Uint8Array> {
     const id = w.interface({ linkType: 1 });
     for (const p of BASE) w.epb(id, p.sec, p.nsec, p.data);
   });
-  const third = ngBlockOffset(blocks, 3); // SHB, IDB, EPB, EPB, [EPB]
+  const third = ngBlockOffset(blocks, 4); // SHB, IDB, EPB, EPB, [EPB]
   f.set('bad-absurd-block.pcapng', setU32(blocks, third + 4, 0x40000000, true));
   f.set('bad-block-length.pcapng', setU32(blocks, third + 4, 0x7e, true));
   {
