@@ -4,6 +4,7 @@
  * copies bytes into a buffer the reader owns; the readers do all framing, so a source never
  * holds more than one decompressed chunk on top of the reader's buffer (DESIGN principle 4).
  */
+import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -45,7 +46,10 @@ class FileSource implements ByteSource {
 
   async read(dst: Uint8Array, off: number, len: number): Promise<number> {
     try {
-      const { bytesRead } = await this.fh.read(dst, off, len, null);
+      // A synchronous read: from the page cache it costs a memory copy, while an async read
+      // costs a thread-pool round trip per chunk, which left the parser idle half the time
+      // (measured: 51% idle on a 313 MB capture). Nothing else runs while an offline file is read.
+      const bytesRead = readSync(this.fh.fd, dst, off, len, null);
       this.rawBytesRead += bytesRead;
       return bytesRead;
     } catch (e) {

@@ -747,6 +747,10 @@ export function looksLikeSip(buf: Uint8Array, off: number, len: number): boolean
   let p = off;
   while (p < end && (buf[p] === CR || buf[p] === LF)) p++;
   if (end - p < 12) return false;
+  // Most payloads on a busy link are RTP (first byte 0x80) or binary: a start line begins with
+  // a printable token character, so reject before scanning for the end of the line.
+  const c0 = buf[p]!;
+  if (c0 < 0x21 || c0 > 0x7e) return false;
   let le = p;
   while (le < end && buf[le] !== LF) le++;
   if (le >= end && len > 512) return false;

@@ -151,6 +151,8 @@ export function generateLbCapture(path: string, opts: Partial<LbSynthOptions> = 
 
   // A min-ordered queue of future packets (small: only calls in progress).
   let queue: Pending[] = [];
+  // Bytes queued but not yet written, so the size target counts calls still in flight.
+  let pendingBytes = 0;
   let packets = 0;
   let ipId = 1;
   let calls = 0;
@@ -163,10 +165,12 @@ export function generateLbCapture(path: string, opts: Partial<LbSynthOptions> = 
     const abs = o.startSec * 1e9 + p.t;
     const sec = Math.floor(abs / 1e9);
     writer.write(sec, Math.round((abs - sec * 1e9) / 1000) * 1000, frame);
+    pendingBytes -= p.payload.length + 58;
     packets++;
   };
   const push = (p: Pending): void => {
     queue.push(p);
+    pendingBytes += p.payload.length + 58; // pcap record + Ethernet + IPv4 + UDP headers
   };
   const flushUntil = (t: number): void => {
     if (queue.length === 0) return;
@@ -188,7 +192,7 @@ export function generateLbCapture(path: string, opts: Partial<LbSynthOptions> = 
 
   const stepNs = Math.round(1e9 / o.callsPerSecond);
   let t = 0;
-  while (writer.bytes < o.targetBytes) {
+  while (writer.bytes + pendingBytes < o.targetBytes) {
     const c = Math.floor(rand() * o.clients);
     const cip = clientAddress(c);
     const cport = fixed[c] ? fixedPort[c]! : ephemeral++;
