@@ -1,0 +1,857 @@
+/**
+ * Transactions (RFC 3261 section 17) and calls (dialogs by Call-ID and From tag), as a passive
+ * observer sees them, possibly at several hops at once.
+ *
+ * Matching (17.1.3 and 17.2.3): a request belongs to the transaction keyed by its top Via
+ * branch (magic cookie), sent-by and method, where ACK counts as INVITE (the ACK of a non-2xx
+ * final response shares the INVITE's branch) and CANCEL is a transaction of its own that refers
+ * to the INVITE with the same branch. Without the magic cookie (RFC 2543 elements) the key is
+ * Call-ID, CSeq number, method, From tag and the top Via's sent-by and branch. A response
+ * matches by its top Via and CSeq method.
+ *
+ * Hops: at a load balancer the same request is captured twice, client -> VIP and VIP (or the
+ * client, without SNAT) -> backend, byte for byte or with an extra top Via when the balancer is
+ * a SIP proxy. Both are one transaction seen at two hops: a request whose top Via is unknown is
+ * also looked up by its lower Via entries, and a hit makes the new top Via an alias of that
+ * transaction. Every copy is kept with its time and hop; a copy at a hop already seen is a
+ * retransmission.
+ *
+ * Memory: a transaction is summarised (emitted through onTransaction) and dropped when it is
+ * over: a final response plus a linger period for retransmissions, no response by timer B
+ * ("unanswered"), or only provisional responses by timer C. Calls are emitted and dropped a
+ * linger period after they end, or after an idle period. Both tables have a cap; past it the
+ * oldest entry is emitted early with `evicted` set and counted as an anomaly. Time is capture
+ * time only: nothing here reads a clock.
+ */
+import type { Anomalies } from '../core/anomalies.js';
+import { MAGIC_COOKIE, type SipMessage } from './message.js';
+import { DEFAULT_TIMER_B_NS, type SipContext, type SipTransport } from './types.js';
+
+/** One copy of a message as captured at one hop. */
+export interface SipSighting {
+  sec: number;
+  nsec: number;
+  precision: number;
+  src: string;
+  dst: string;
+  transport: SipTransport;
+  ifIndex: number;
+  /** The same message was seen before at this hop. */
+  retransmission: boolean;
+}
+
+export interface SipResponseSighting extends SipSighting {
+  code: number;
+  /** Seen below a proxy that added its own Via (not on the leg toward the requester). */
+  inner: boolean;
+}
+
+export type TransactionState =
+  /** Request seen, no response yet. */
+  | 'calling'
+  /** Provisional response seen, no final yet. */
+  | 'proceeding'
+  /** Final response seen (an ACK for a 2xx, which gets none, is completed on sight). */
+  | 'completed'
+  /** No response at all within timer B (timer F for non-INVITE). */
+  | 'unanswered'
+  /** Provisional responses only, within timer C or until the end of input. */
+  | 'no-final'
+  /** No response, and the input ended before timer B ran out. */
+  | 'incomplete';
+
+export interface SipTransaction {
+  /** Stable per run, increasing from 1. */
+  id: number;
+  method: string;
+  callId: string;
+  cseq: number;
+  /** Top Via branch of the first request copy (or the response, for an orphan). */
+  branch: string;
+  fromTag: string;
+  /** Keyed the RFC 2543 way (no magic cookie). */
+  rfc2543: boolean;
+  /** Only responses were seen (the capture started after the request). */
+  orphan: boolean;
+  /** Every request copy, up to TrackerOptions.maxCopies. */
+  requests: SipSighting[];
+  /** Copies seen, including those beyond maxCopies. */
+  requestCount: number;
+  retransmissions: number;
+  /** Distinct "src>dst" hops of the request, in order of first sight. */
+  hops: string[];
+  firstProvisional: SipResponseSighting | undefined;
+  final: SipResponseSighting | undefined;
+  responseCount: number;
+  /** INVITE only: the ACK of a non-2xx final response, and the CANCEL for it. */
+  ack: SipSighting | undefined;
+  cancel: SipSighting | undefined;
+  /** Nanoseconds from the first request copy to the first response of each kind (-1: none). */
+  firstResponseNs: number;
+  finalResponseNs: number;
+  state: TransactionState;
+  /** Dropped early under the table bound. */
+  evicted: boolean;
+  /** Id of the call (dialog) it belongs to, 0 when none. */
+  callRef: number;
+}
+
+export type CallState = 'setup' | 'ringing' | 'in-call' | 'completed' | 'cancelled' | 'failed' | 'unanswered';
+export type CallEndReason = 'bye' | 'cancel' | 'failure' | 'timeout';
+
+export interface SipCall {
+  id: number;
+  callId: string;
+  fromTag: string;
+  /** First To tag from the callee side ('' until a response carries one). */
+  toTag: string;
+  /** Caller and callee URIs from the initial INVITE. */
+  from: string;
+  to: string;
+  startSec: number;
+  startNsec: number;
+  precision: number;
+  transport: SipTransport;
+  state: CallState;
+  /** Final response code of the latest initial INVITE transaction (0 none). */
+  finalCode: number;
+  /** Nanoseconds from the first INVITE to the final response that ended setup (-1 none yet). */
+  setupNs: number;
+  /** Nanoseconds from the first INVITE to the first 18x (-1 none). */
+  ringNs: number;
+  endSec: number;
+  endNsec: number;
+  endReason: CallEndReason | undefined;
+  /** Every endpoint that sent or received one of its messages (bounded). */
+  addresses: string[];
+  /** Destinations the initial INVITE reached beyond its first hop (or its only destination). */
+  backends: string[];
+  messages: number;
+  /** Id of the first INVITE transaction. */
+  inviteTx: number;
+  /** INVITE transactions with no response at all (timer B). */
+  unansweredInvites: number;
+  evicted: boolean;
+}
+
+/** What the tracker says about the message just given to it (reused record). */
+export interface SipMessageInfo {
+  /** Transaction id, 0 when the message could not be matched or keyed. */
+  txId: number;
+  /** The same message seen before at the same hop. */
+  retransmission: boolean;
+  /** A copy of a message already seen at another hop (forwarded by a balancer or proxy). */
+  forwardedCopy: boolean;
+  /** Call id, 0 when the message belongs to no known call. */
+  callRef: number;
+}
+
+export interface TrackerOptions {
+  anomalies: Anomalies;
+  onTransaction?: (tx: SipTransaction) => void;
+  onCall?: (call: SipCall) => void;
+  /** RFC 3261 timer B / F: no response by then is "unanswered" (default 32 s). */
+  timerBNs?: number;
+  /** Provisional only for this long: given up as "no-final" (default 180 s, timer C). */
+  timerCNs?: number;
+  /** Kept after the final response (or a call's end) for retransmissions (default 32 s). */
+  lingerNs?: number;
+  /** An established call with no message for this long ends with "timeout" (default 3600 s). */
+  callIdleNs?: number;
+  /** Live transactions at most (default 200000); beyond, the oldest is evicted. */
+  maxTransactions?: number;
+  /** Live calls at most (default 100000). */
+  maxCalls?: number;
+  /** Request copies kept per transaction (default 64); more are counted only. */
+  maxCopies?: number;
+  /** Addresses kept per call (default 32). */
+  maxAddresses?: number;
+}
+
+export interface TrackerStats {
+  messages: number;
+  /** Messages that could not be keyed (no Via, Call-ID or CSeq). */
+  unkeyed: number;
+  transactions: number;
+  inviteTransactions: number;
+  unansweredInvites: number;
+  orphanResponses: number;
+  calls: number;
+  evictedTransactions: number;
+  evictedCalls: number;
+}
+
+/** Anomalies this module counts. */
+export const SIP_TRACKER_ANOMALIES = ['sip_bad_branch', 'sip_unkeyed_message', 'sip_transaction_evicted', 'sip_call_evicted'] as const;
+
+interface Tx extends SipTransaction {
+  keys: string[];
+  /** Key of the first copy's top Via: responses matched by it face the requester. */
+  originKey: string;
+  /** Internal time (ns since the tracker's base) of the first sighting and the final response. */
+  t0: number;
+  tFinal: number;
+  /** Dropped from the table (queue entries pointing at it are stale). */
+  done: boolean;
+  call: Call | undefined;
+  /** Seen responses: "code|hop" strings, for retransmission flags (bounded by maxCopies). */
+  seenResponses: string[];
+  initialInvite: boolean;
+}
+
+interface Call extends SipCall {
+  key: string;
+  /** Transaction whose final response set finalCode (its retransmissions change nothing). */
+  finalTx: number;
+  t0: number;
+  tLast: number;
+  tEnd: number;
+  cancelSeen: boolean;
+  done: boolean;
+  firstInvite: Tx | undefined;
+}
+
+/** FIFO of items with non-decreasing deadlines (each queue has one fixed delay). */
+class Fifo<T> {
+  private items: T[] = [];
+  private deadlines: number[] = [];
+  private head = 0;
+  push(item: T, deadline: number): void {
+    this.items.push(item);
+    this.deadlines.push(deadline);
+  }
+  /** Next item whose deadline is <= now, or undefined. */
+  pop(now: number): T | undefined {
+    if (this.head >= this.items.length || this.deadlines[this.head]! > now) return undefined;
+    const it = this.items[this.head]!;
+    this.items[this.head] = undefined as unknown as T;
+    this.head++;
+    if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.deadlines = this.deadlines.slice(this.head);
+      this.head = 0;
+    }
+    return it;
+  }
+  popAny(): T | undefined {
+    return this.pop(Infinity);
+  }
+  get length(): number {
+    return this.items.length - this.head;
+  }
+}
+
+/** Method slot of the key of an ACK that matched no INVITE (an ACK for a 2xx). */
+const ACK_ONLY = 'ACK\0';
+
+export function branchHasCookie(branch: string): boolean {
+  return branch.length > MAGIC_COOKIE.length && branch.startsWith(MAGIC_COOKIE);
+}
+
+export class SipTracker {
+  readonly stats: TrackerStats = {
+    messages: 0,
+    unkeyed: 0,
+    transactions: 0,
+    inviteTransactions: 0,
+    unansweredInvites: 0,
+    orphanResponses: 0,
+    calls: 0,
+    evictedTransactions: 0,
+    evictedCalls: 0,
+  };
+  private readonly an: Anomalies;
+  private readonly onTx: (tx: SipTransaction) => void;
+  private readonly onCall: (call: SipCall) => void;
+  private readonly timerB: number;
+  private readonly timerC: number;
+  private readonly linger: number;
+  private readonly idle: number;
+  private readonly maxTx: number;
+  private readonly maxCalls: number;
+  private readonly maxCopies: number;
+  private readonly maxAddr: number;
+
+  private readonly byKey = new Map<string, Tx>();
+  /** Live transactions in creation order (eviction takes the first). */
+  private readonly live = new Map<number, Tx>();
+  private readonly calls = new Map<string, Call>();
+  private readonly liveCalls = new Map<number, Call>();
+  private readonly qB = new Fifo<Tx>();
+  private readonly qC = new Fifo<Tx>();
+  private readonly qLinger = new Fifo<Tx>();
+  private readonly qCallEnd = new Fifo<Call>();
+  private readonly qCallIdle = new Fifo<Call>();
+  private finishing = false;
+  private nextTx = 1;
+  private nextCall = 1;
+  private baseSec = -1;
+  private now = -Infinity;
+  private readonly info: SipMessageInfo = { txId: 0, retransmission: false, forwardedCopy: false, callRef: 0 };
+
+  constructor(opts: TrackerOptions) {
+    this.an = opts.anomalies;
+    this.onTx = opts.onTransaction ?? (() => undefined);
+    this.onCall = opts.onCall ?? (() => undefined);
+    this.timerB = opts.timerBNs ?? DEFAULT_TIMER_B_NS;
+    this.timerC = opts.timerCNs ?? 180e9;
+    this.linger = opts.lingerNs ?? 32e9;
+    this.idle = opts.callIdleNs ?? 3600e9;
+    this.maxTx = opts.maxTransactions ?? 200_000;
+    this.maxCalls = opts.maxCalls ?? 100_000;
+    this.maxCopies = opts.maxCopies ?? 64;
+    this.maxAddr = opts.maxAddresses ?? 32;
+  }
+
+  /** Live (not yet emitted) transactions and calls. */
+  get liveTransactions(): number {
+    return this.live.size;
+  }
+  get liveCallCount(): number {
+    return this.liveCalls.size;
+  }
+
+  private t(sec: number, nsec: number): number {
+    if (this.baseSec < 0) this.baseSec = sec;
+    return (sec - this.baseSec) * 1e9 + nsec;
+  }
+
+  /** Let capture time pass (the pipeline may call this for non-SIP packets too). */
+  advance(sec: number, nsec: number): void {
+    const t = this.t(sec, nsec);
+    if (t > this.now) this.now = t;
+    this.expire(this.now);
+  }
+
+  /** Track one parsed message. Returns a reused record describing it. */
+  track(msg: SipMessage, ctx: SipContext): SipMessageInfo {
+    this.advance(ctx.sec, ctx.nsec);
+    const info = this.info;
+    info.txId = 0;
+    info.retransmission = false;
+    info.forwardedCopy = false;
+    info.callRef = 0;
+    this.stats.messages++;
+    const method = msg.isRequest ? msg.method : msg.cseqMethod;
+    if (msg.viaCount === 0 || msg.callId === '' || msg.cseqNum < 0 || method === '') {
+      this.stats.unkeyed++;
+      this.an.add('sip_unkeyed_message');
+      return info;
+    }
+    // RFC 4475 3.2.1 badbranch: the cookie alone identifies nothing; keyed the RFC 2543 way.
+    if (msg.via[0]!.branch === MAGIC_COOKIE) this.an.add('sip_bad_branch');
+    const t = this.t(ctx.sec, ctx.nsec);
+    if (msg.isRequest) this.request(msg, ctx, t, info);
+    else this.response(msg, ctx, t, info);
+    return info;
+  }
+
+  private key(msg: SipMessage, viaIndex: number, method: string): string {
+    const v = msg.via[viaIndex]!;
+    // The ACK of a non-2xx final response shares the INVITE's branch (17.1.1.3).
+    const m = method === 'ACK' ? 'INVITE' : method;
+    const sentBy = v.port ? v.host + ':' + v.port : v.host;
+    if (branchHasCookie(v.branch)) return 'b\0' + v.branch + '\0' + sentBy + '\0' + m;
+    return '2\0' + msg.callId + '\0' + msg.cseqNum + '\0' + m + '\0' + msg.fromTag + '\0' + sentBy + '\0' + v.branch;
+  }
+
+  private sighting(ctx: SipContext, retransmission: boolean): SipSighting {
+    return {
+      sec: ctx.sec,
+      nsec: ctx.nsec,
+      precision: ctx.precision,
+      src: ctx.src,
+      dst: ctx.dst,
+      transport: ctx.transport,
+      ifIndex: ctx.ifIndex,
+      retransmission,
+    };
+  }
+
+  private newTx(msg: SipMessage, method: string, key: string, t: number, orphan: boolean): Tx {
+    if (this.live.size >= this.maxTx) this.evictTx();
+    const v = msg.via[0]!;
+    const tx: Tx = {
+      id: this.nextTx++,
+      method,
+      callId: msg.callId,
+      cseq: msg.cseqNum,
+      branch: v.branch,
+      fromTag: msg.fromTag,
+      rfc2543: !branchHasCookie(v.branch),
+      orphan,
+      requests: [],
+      requestCount: 0,
+      retransmissions: 0,
+      hops: [],
+      firstProvisional: undefined,
+      final: undefined,
+      responseCount: 0,
+      ack: undefined,
+      cancel: undefined,
+      firstResponseNs: -1,
+      finalResponseNs: -1,
+      state: 'calling',
+      evicted: false,
+      callRef: 0,
+      keys: [key],
+      originKey: key,
+      t0: t,
+      tFinal: -1,
+      done: false,
+      call: undefined,
+      seenResponses: [],
+      initialInvite: method === 'INVITE' && msg.toTag === '',
+    };
+    this.byKey.set(key, tx);
+    this.live.set(tx.id, tx);
+    this.stats.transactions++;
+    if (method === 'INVITE') this.stats.inviteTransactions++;
+    this.qB.push(tx, t + this.timerB);
+    return tx;
+  }
+
+  /**
+   * The live transaction for this message: by its top Via, else by a lower Via (a proxy's copy),
+   * in which case the top Via becomes an alias of the transaction found.
+   */
+  private lookup(msg: SipMessage, method: string, key: string): Tx | undefined {
+    const tx = this.byKey.get(key);
+    if (tx !== undefined) return tx.done || tx.cseq !== msg.cseqNum || tx.callId !== msg.callId ? undefined : tx;
+    for (let i = 1; i < msg.viaCount; i++) {
+      const found = this.byKey.get(this.key(msg, i, method));
+      if (found !== undefined && !found.done && found.cseq === msg.cseqNum && found.callId === msg.callId) {
+        found.keys.push(key);
+        this.byKey.set(key, found);
+        return found;
+      }
+    }
+    return undefined;
+  }
+
+  private request(msg: SipMessage, ctx: SipContext, t: number, info: SipMessageInfo): void {
+    const method = msg.method;
+    let key = this.key(msg, 0, method);
+    let tx = this.lookup(msg, method, key);
+    if (method === 'ACK') {
+      if (tx !== undefined && tx.method === 'INVITE') {
+        this.ackForInvite(tx, ctx, info);
+        this.attachCall(tx, msg, ctx, t, info);
+        return;
+      }
+      // ACK for a 2xx: a new branch, a transaction of its own that gets no response.
+      key = this.key(msg, 0, ACK_ONLY);
+      tx = this.lookup(msg, ACK_ONLY, key);
+    }
+    const hop = ctx.src + '>' + ctx.dst;
+    if (tx === undefined) {
+      tx = this.newTx(msg, method, key, t, false);
+      if (method === 'ACK') {
+        tx.state = 'completed';
+        tx.tFinal = t;
+        this.qLinger.push(tx, t + this.linger);
+      }
+    } else if (tx.orphan && tx.requestCount === 0) {
+      tx.orphan = false;
+      tx.t0 = t;
+    }
+    const retrans = tx.hops.includes(hop);
+    info.txId = tx.id;
+    info.retransmission = retrans;
+    info.forwardedCopy = !retrans && tx.requestCount > 0;
+    if (!retrans && tx.hops.length < this.maxCopies) tx.hops.push(hop);
+    if (retrans) tx.retransmissions++;
+    tx.requestCount++;
+    if (tx.requests.length < this.maxCopies) tx.requests.push(this.sighting(ctx, retrans));
+    if (method === 'CANCEL') {
+      const inv = this.byKey.get(this.key(msg, 0, 'INVITE'));
+      if (inv !== undefined && !inv.done) {
+        if (inv.cancel === undefined) inv.cancel = this.sighting(ctx, false);
+        if (inv.call) inv.call.cancelSeen = true;
+      }
+    }
+    this.attachCall(tx, msg, ctx, t, info);
+  }
+
+  private ackForInvite(tx: Tx, ctx: SipContext, info: SipMessageInfo): void {
+    info.txId = tx.id;
+    if (tx.ack === undefined) {
+      tx.ack = this.sighting(ctx, false);
+      return;
+    }
+    // ACK copies at other hops or retransmitted: only the flag is worth reporting.
+    const same = tx.ack.src === ctx.src && tx.ack.dst === ctx.dst;
+    info.retransmission = same;
+    info.forwardedCopy = !same;
+  }
+
+  private response(msg: SipMessage, ctx: SipContext, t: number, info: SipMessageInfo): void {
+    const method = msg.cseqMethod;
+    const key = this.key(msg, 0, method);
+    let tx = this.lookup(msg, method, key);
+    if (tx === undefined) {
+      this.stats.orphanResponses++;
+      tx = this.newTx(msg, method, key, t, true);
+    }
+    const code = msg.statusCode;
+    const hop = ctx.src + '>' + ctx.dst;
+    const tag = code + '|' + hop;
+    const retrans = tx.seenResponses.includes(tag);
+    let otherHop = false;
+    if (!retrans) {
+      for (const s of tx.seenResponses) if (s.startsWith(code + '|')) otherHop = true;
+      if (tx.seenResponses.length < this.maxCopies) tx.seenResponses.push(tag);
+    }
+    info.txId = tx.id;
+    info.retransmission = retrans;
+    info.forwardedCopy = otherHop;
+    tx.responseCount++;
+    const inner = key !== tx.originKey;
+    const dt = tx.requestCount > 0 ? t - tx.t0 : -1;
+    if (code < 200) {
+      if (tx.firstProvisional === undefined) {
+        tx.firstProvisional = { ...this.sighting(ctx, retrans), code, inner };
+        if (tx.firstResponseNs < 0) tx.firstResponseNs = dt;
+      }
+      if (tx.state === 'calling') tx.state = 'proceeding';
+    } else if (tx.final === undefined || (tx.final.inner && !inner)) {
+      const first = tx.final === undefined;
+      tx.final = { ...this.sighting(ctx, retrans), code, inner };
+      if (first) {
+        if (tx.firstResponseNs < 0) tx.firstResponseNs = dt;
+        tx.finalResponseNs = dt;
+        tx.state = 'completed';
+        tx.tFinal = t;
+        this.qLinger.push(tx, t + this.linger);
+      }
+    }
+    this.attachCall(tx, msg, ctx, t, info);
+  }
+
+  // ---------------------------------------------------------------- calls
+
+  private attachCall(tx: Tx, msg: SipMessage, ctx: SipContext, t: number, info: SipMessageInfo): void {
+    let call = tx.call;
+    if (call === undefined || call.done) {
+      call = this.findCall(msg);
+      if (call === undefined && msg.isRequest && msg.method === 'INVITE' && msg.toTag === '') call = this.newCall(msg, ctx, t, tx);
+      if (call === undefined) return;
+      tx.call = call;
+      tx.callRef = call.id;
+    }
+    info.callRef = call.id;
+    call.messages++;
+    call.tLast = t;
+    this.addAddress(call, ctx.src);
+    this.addAddress(call, ctx.dst);
+    if (msg.isRequest) this.callRequest(call, tx, msg, ctx, t);
+    else this.callResponse(call, tx, msg, ctx, t);
+  }
+
+  private findCall(msg: SipMessage): Call | undefined {
+    const a = this.calls.get(msg.callId + '\0' + msg.fromTag);
+    if (a && !a.done) return a;
+    if (msg.toTag !== '') {
+      const b = this.calls.get(msg.callId + '\0' + msg.toTag);
+      if (b && !b.done) return b;
+    }
+    return undefined;
+  }
+
+  private newCall(msg: SipMessage, ctx: SipContext, t: number, tx: Tx): Call {
+    if (this.liveCalls.size >= this.maxCalls) this.evictCall();
+    const key = msg.callId + '\0' + msg.fromTag;
+    const call: Call = {
+      id: this.nextCall++,
+      callId: msg.callId,
+      fromTag: msg.fromTag,
+      toTag: '',
+      from: msg.fromUri,
+      to: msg.toUri,
+      startSec: ctx.sec,
+      startNsec: ctx.nsec,
+      precision: ctx.precision,
+      transport: ctx.transport,
+      state: 'setup',
+      finalCode: 0,
+      setupNs: -1,
+      ringNs: -1,
+      endSec: 0,
+      endNsec: 0,
+      endReason: undefined,
+      addresses: [],
+      backends: [],
+      messages: 0,
+      inviteTx: tx.id,
+      unansweredInvites: 0,
+      evicted: false,
+      key,
+      finalTx: 0,
+      t0: t,
+      tLast: t,
+      tEnd: -1,
+      cancelSeen: false,
+      done: false,
+      firstInvite: tx,
+    };
+    this.calls.set(key, call);
+    this.liveCalls.set(call.id, call);
+    this.stats.calls++;
+    this.qCallIdle.push(call, t + this.idle);
+    return call;
+  }
+
+  private addAddress(call: Call, a: string): void {
+    if (call.addresses.length < this.maxAddr && !call.addresses.includes(a)) call.addresses.push(a);
+  }
+
+  private callRequest(call: Call, tx: Tx, msg: SipMessage, ctx: SipContext, t: number): void {
+    const m = msg.method;
+    if (m === 'INVITE' && tx.initialInvite) {
+      if (call.endReason !== undefined && call.state === 'failed' && tx.id !== call.finalTx) {
+        // A new initial INVITE after a failure (an authentication challenge): setup goes on.
+        call.endReason = undefined;
+        call.tEnd = -1;
+        call.state = 'setup';
+      }
+      this.noteBackends(call, tx);
+    } else if (m === 'BYE') {
+      if (call.endReason === undefined || call.endReason === 'timeout') {
+        call.state = 'completed';
+        this.endCall(call, ctx, t, 'bye');
+      }
+    } else if (m === 'CANCEL') {
+      call.cancelSeen = true;
+    }
+  }
+
+  private noteBackends(call: Call, tx: Tx): void {
+    const reqs = tx.requests;
+    if (reqs.length === 0) return;
+    const firstDst = reqs[0]!.dst;
+    let beyond = false;
+    for (const r of reqs) {
+      if (r.dst !== firstDst) {
+        beyond = true;
+        if (!call.backends.includes(r.dst) && call.backends.length < this.maxAddr) call.backends.push(r.dst);
+      }
+    }
+    if (!beyond && call.backends.length === 0) call.backends.push(firstDst);
+    else if (beyond) {
+      // The first destination was the balancer's address, not a backend.
+      const i = call.backends.indexOf(firstDst);
+      if (i >= 0 && call.backends.length > 1) call.backends.splice(i, 1);
+    }
+  }
+
+  private callResponse(call: Call, tx: Tx, msg: SipMessage, ctx: SipContext, t: number): void {
+    if (call.toTag === '' && msg.toTag !== '' && msg.statusCode > 100) call.toTag = msg.toTag;
+    if (tx.method !== 'INVITE') {
+      if (tx.method === 'BYE' && msg.statusCode >= 200 && call.endReason === undefined) {
+        call.state = 'completed';
+        this.endCall(call, ctx, t, 'bye');
+      }
+      return;
+    }
+    if (!tx.initialInvite) return;
+    const code = msg.statusCode;
+    const dt = t - call.t0;
+    if (code < 200) {
+      if (code >= 180 && code < 190 && call.ringNs < 0) call.ringNs = dt;
+      if (code >= 180 && call.state === 'setup') call.state = 'ringing';
+      return;
+    }
+    if (tx.final === undefined || tx.final.code !== code || tx.id === call.finalTx) return;
+    if (call.endReason !== undefined && call.state !== 'failed') return;
+    if (call.state === 'in-call' || call.state === 'completed') return;
+    call.finalTx = tx.id;
+    call.finalCode = code;
+    call.setupNs = dt;
+    if (code < 300) {
+      call.state = 'in-call';
+      call.endReason = undefined;
+      call.tEnd = -1;
+    } else if (call.cancelSeen || code === 487) {
+      call.state = 'cancelled';
+      this.endCall(call, ctx, t, 'cancel');
+    } else {
+      call.state = 'failed';
+      this.endCall(call, ctx, t, 'failure');
+    }
+  }
+
+  private endCall(call: Call, at: { sec: number; nsec: number }, t: number, reason: CallEndReason): void {
+    call.endReason = reason;
+    call.endSec = at.sec;
+    call.endNsec = at.nsec;
+    call.tEnd = t;
+    this.qCallEnd.push(call, t + this.linger);
+  }
+
+  // ---------------------------------------------------------------- expiry
+
+  private expire(now: number): void {
+    let tx: Tx | undefined;
+    while ((tx = this.qB.pop(now)) !== undefined) {
+      if (tx.done) continue;
+      if (tx.state === 'calling') {
+        tx.state = 'unanswered';
+        this.finishTx(tx);
+      } else if (tx.state === 'proceeding') this.qC.push(tx, tx.t0 + this.timerC);
+    }
+    while ((tx = this.qC.pop(now)) !== undefined) {
+      if (tx.done || tx.state !== 'proceeding') continue;
+      tx.state = 'no-final';
+      this.finishTx(tx);
+    }
+    while ((tx = this.qLinger.pop(now)) !== undefined) if (!tx.done) this.finishTx(tx);
+    let call: Call | undefined;
+    while ((call = this.qCallEnd.pop(now)) !== undefined) {
+      if (call.done || call.tEnd < 0 || call.tEnd + this.linger > now) continue;
+      this.finishCall(call);
+    }
+    while ((call = this.qCallIdle.pop(now)) !== undefined) {
+      if (call.done || call.endReason !== undefined) continue;
+      if (call.tLast + this.idle <= now) {
+        call.endReason = 'timeout';
+        const t = call.tLast + this.idle;
+        call.endSec = this.baseSec + Math.floor(t / 1e9);
+        call.endNsec = t - Math.floor(t / 1e9) * 1e9;
+        this.finishCall(call);
+      } else this.qCallIdle.push(call, call.tLast + this.idle);
+    }
+  }
+
+  private finishTx(tx: Tx): void {
+    tx.done = true;
+    for (const k of tx.keys) if (this.byKey.get(k) === tx) this.byKey.delete(k);
+    this.live.delete(tx.id);
+    if (tx.method === 'INVITE' && tx.state === 'no-final' && tx.initialInvite && !this.finishing) {
+      const call = tx.call;
+      if (call && !call.done && call.endReason === undefined && (call.state === 'setup' || call.state === 'ringing')) {
+        const t = tx.t0 + this.timerC;
+        call.endReason = 'timeout';
+        call.endSec = this.baseSec + Math.floor(t / 1e9);
+        call.endNsec = t - Math.floor(t / 1e9) * 1e9;
+        call.tEnd = t;
+        this.qCallEnd.push(call, t + this.linger);
+      }
+    }
+    if (tx.method === 'INVITE' && tx.state === 'unanswered') {
+      this.stats.unansweredInvites++;
+      const call = tx.call;
+      if (call && !call.done) {
+        call.unansweredInvites++;
+        if (tx.initialInvite && (call.state === 'setup' || call.state === 'failed') && call.finalCode === 0) {
+          call.state = 'unanswered';
+          const t = tx.t0 + this.timerB;
+          call.endReason = 'timeout';
+          call.endSec = this.baseSec + Math.floor(t / 1e9);
+          call.endNsec = t - Math.floor(t / 1e9) * 1e9;
+          call.tEnd = t;
+          this.qCallEnd.push(call, t + this.linger);
+        }
+      }
+    }
+    this.onTx(strip(tx));
+  }
+
+  private finishCall(call: Call): void {
+    call.done = true;
+    if (this.calls.get(call.key) === call) this.calls.delete(call.key);
+    this.liveCalls.delete(call.id);
+    this.onCall(stripCall(call));
+  }
+
+  private evictTx(): void {
+    const first = this.live.values().next();
+    if (first.done) return;
+    const tx = first.value;
+    tx.evicted = true;
+    this.stats.evictedTransactions++;
+    this.an.add('sip_transaction_evicted');
+    this.finishTx(tx);
+  }
+
+  private evictCall(): void {
+    const first = this.liveCalls.values().next();
+    if (first.done) return;
+    const call = first.value;
+    call.evicted = true;
+    this.stats.evictedCalls++;
+    this.an.add('sip_call_evicted');
+    this.finishCall(call);
+  }
+
+  /**
+   * End of input: every live transaction and call is summarised and emitted. A transaction
+   * without any response counts as unanswered only when timer B had run out by the last
+   * capture time; otherwise it is "incomplete".
+   */
+  finish(): void {
+    this.finishing = true;
+    const now = this.now;
+    for (const tx of [...this.live.values()]) {
+      if (tx.state === 'calling') tx.state = now - tx.t0 >= this.timerB ? 'unanswered' : 'incomplete';
+      else if (tx.state === 'proceeding') tx.state = 'no-final';
+      this.finishTx(tx);
+    }
+    for (const call of [...this.liveCalls.values()]) this.finishCall(call);
+  }
+}
+
+/** The public summary of a transaction (internal bookkeeping removed). */
+function strip(tx: Tx): SipTransaction {
+  return {
+    id: tx.id,
+    method: tx.method,
+    callId: tx.callId,
+    cseq: tx.cseq,
+    branch: tx.branch,
+    fromTag: tx.fromTag,
+    rfc2543: tx.rfc2543,
+    orphan: tx.orphan,
+    requests: tx.requests,
+    requestCount: tx.requestCount,
+    retransmissions: tx.retransmissions,
+    hops: tx.hops,
+    firstProvisional: tx.firstProvisional,
+    final: tx.final,
+    responseCount: tx.responseCount,
+    ack: tx.ack,
+    cancel: tx.cancel,
+    firstResponseNs: tx.firstResponseNs,
+    finalResponseNs: tx.finalResponseNs,
+    state: tx.state,
+    evicted: tx.evicted,
+    callRef: tx.callRef,
+  };
+}
+
+function stripCall(c: Call): SipCall {
+  return {
+    id: c.id,
+    callId: c.callId,
+    fromTag: c.fromTag,
+    toTag: c.toTag,
+    from: c.from,
+    to: c.to,
+    startSec: c.startSec,
+    startNsec: c.startNsec,
+    precision: c.precision,
+    transport: c.transport,
+    state: c.state,
+    finalCode: c.finalCode,
+    setupNs: c.setupNs,
+    ringNs: c.ringNs,
+    endSec: c.endSec,
+    endNsec: c.endNsec,
+    endReason: c.endReason,
+    addresses: c.addresses,
+    backends: c.backends,
+    messages: c.messages,
+    inviteTx: c.inviteTx,
+    unansweredInvites: c.unansweredInvites,
+    evicted: c.evicted,
+  };
+}

@@ -1,0 +1,343 @@
+import { describe, expect, it } from 'vitest';
+import { Anomalies } from '../../src/core/anomalies.js';
+import { SipMessage } from '../../src/sip/message.js';
+import { parseSipMessage, SipParseStatus } from '../../src/sip/parser.js';
+import { SipTracker, type SipCall, type SipTransaction, type TrackerOptions } from '../../src/sip/transactions.js';
+import { newSipContext } from '../../src/sip/types.js';
+import { request, response, sipText, type MsgOpts } from './helpers.js';
+
+const CLIENT = '192.0.2.1:5060';
+const VIP = '203.0.113.10:5060';
+const BACKEND = '198.51.100.11:5060';
+const LB_SNAT = '203.0.113.20:40000';
+const PROXY = '203.0.113.30:5060';
+
+/** One step: at time t (seconds), a message from src to dst. */
+interface Step {
+  t: number;
+  src: string;
+  dst: string;
+  msg: Uint8Array;
+}
+
+interface Seen {
+  txId: number;
+  retransmission: boolean;
+  forwardedCopy: boolean;
+  callRef: number;
+}
+
+function drive(steps: Step[], opts: Partial<TrackerOptions> = {}, finishAt?: number) {
+  const an = new Anomalies();
+  const txs: SipTransaction[] = [];
+  const calls: SipCall[] = [];
+  const tr = new SipTracker({ anomalies: an, onTransaction: (t) => txs.push(t), onCall: (c) => calls.push(c), ...opts });
+  const msg = new SipMessage();
+  const ctx = newSipContext();
+  const seen: Seen[] = [];
+  const base = 1_700_000_000;
+  for (const s of steps) {
+    expect(parseSipMessage(s.msg, 0, s.msg.length, msg, an)).toBe(SipParseStatus.Ok);
+    ctx.sec = base + Math.floor(s.t);
+    ctx.nsec = Math.round((s.t - Math.floor(s.t)) * 1e9);
+    ctx.src = s.src;
+    ctx.dst = s.dst;
+    const i = tr.track(msg, ctx);
+    seen.push({ ...i });
+  }
+  const beforeFinish = { txs: txs.length, calls: calls.length, live: tr.liveTransactions };
+  if (finishAt !== undefined) tr.advance(base + finishAt, 0);
+  tr.finish();
+  txs.sort((a, b) => a.id - b.id);
+  return { txs, calls, seen, an, tr, beforeFinish };
+}
+
+const flags = (seen: Seen[]) => seen.map((s) => (s.retransmission ? 'R' : s.forwardedCopy ? 'F' : '.')).join('');
+
+// A basic call, client side: INVITE, 100, 180, 200, ACK (new branch), BYE from the callee, 200.
+const inv: MsgOpts = { callId: 'c1', branch: 'z9hG4bKinv1' };
+const byeFromCallee: MsgOpts = {
+  method: 'BYE',
+  callId: 'c1',
+  cseq: 5,
+  branch: 'z9hG4bKbye1',
+  via: '198.51.100.11:5060',
+  from: 'bob@example.com',
+  to: 'alice@example.com',
+  fromTag: 'tt1',
+  toTag: 'ft1',
+};
+
+describe('SipTracker: transactions', () => {
+  it('a basic call: one INVITE transaction, ACK and BYE transactions, response times', () => {
+    const r = drive([
+      { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
+      { t: 0.01, src: BACKEND, dst: CLIENT, msg: response(100, inv) },
+      { t: 0.1, src: BACKEND, dst: CLIENT, msg: response(180, inv) },
+      { t: 1, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
+      { t: 1.01, src: CLIENT, dst: BACKEND, msg: request({ ...inv, method: 'ACK', branch: 'z9hG4bKack1', toTag: 'tt1' }) },
+      { t: 10, src: BACKEND, dst: CLIENT, msg: request(byeFromCallee) },
+      { t: 10.01, src: CLIENT, dst: BACKEND, msg: response(200, byeFromCallee) },
+    ]);
+    expect(r.txs.map((t) => [t.method, t.state, t.final?.code ?? 0])).toEqual([
+      ['INVITE', 'completed', 200],
+      ['ACK', 'completed', 0],
+      ['BYE', 'completed', 200],
+    ]);
+    const t = r.txs[0]!;
+    expect(t.firstProvisional?.code).toBe(100);
+    expect(t.firstResponseNs).toBe(10_000_000);
+    expect(t.finalResponseNs).toBe(1e9);
+    expect(t.rfc2543).toBe(false);
+    expect(flags(r.seen)).toBe('.......');
+    expect(new Set(r.seen.map((s) => s.callRef))).toEqual(new Set([1]));
+    const c = r.calls[0]!;
+    expect([c.state, c.finalCode, c.setupNs, c.ringNs, c.endReason, c.endSec - 1_700_000_000, c.messages]).toEqual(['completed', 200, 1e9, 0.1e9, 'bye', 10, 7]);
+    expect([c.from, c.to, c.toTag]).toEqual(['sip:alice@example.com', 'sip:bob@example.com', 'tt1']);
+    expect(c.addresses).toEqual([CLIENT, BACKEND]);
+    expect(c.backends).toEqual([BACKEND]);
+  });
+
+  it('retransmissions collapse; timer B expiry makes the INVITE unanswered before the end', () => {
+    const steps = [0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5].map((t) => ({ t, src: CLIENT, dst: BACKEND, msg: request(inv) }));
+    const r = drive(steps, {}, 40);
+    expect(r.beforeFinish.txs).toBe(0);
+    expect(r.txs).toHaveLength(1);
+    const t = r.txs[0]!;
+    expect([t.state, t.requestCount, t.retransmissions, t.hops]).toEqual(['unanswered', 7, 6, [`${CLIENT}>${BACKEND}`]]);
+    expect(flags(r.seen)).toBe('.RRRRRR');
+    expect(r.tr.stats.unansweredInvites).toBe(1);
+    expect([r.calls[0]!.state, r.calls[0]!.endReason, r.calls[0]!.unansweredInvites, r.calls[0]!.endSec - 1_700_000_000]).toEqual(['unanswered', 'timeout', 1, 32]);
+  });
+
+  it('expiry is driven by capture time: emitted when a later message passes timer B', () => {
+    const r = drive([
+      { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
+      { t: 33, src: CLIENT, dst: BACKEND, msg: request({ callId: 'other', branch: 'z9hG4bKo' }) },
+    ]);
+    expect(r.beforeFinish.txs).toBe(1);
+    expect(r.txs[0]!.state).toBe('unanswered');
+    expect(r.txs[1]!.state).toBe('incomplete');
+  });
+
+  it('timer B is configurable', () => {
+    const r = drive([{ t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) }], { timerBNs: 5e9 }, 6);
+    expect(r.txs[0]!.state).toBe('unanswered');
+    const r2 = drive([{ t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) }], { timerBNs: 5e9 }, 4);
+    expect(r2.txs[0]!.state).toBe('incomplete');
+  });
+
+  it('L4 balancer: the client copy and the forwarded copy are one transaction at two hops', () => {
+    const r = drive([
+      { t: 0, src: CLIENT, dst: VIP, msg: request(inv) },
+      { t: 0.0001, src: CLIENT, dst: BACKEND, msg: request(inv) },
+      { t: 0.5, src: CLIENT, dst: VIP, msg: request(inv) },
+      { t: 0.5001, src: CLIENT, dst: BACKEND, msg: request(inv) },
+      { t: 0.6, src: BACKEND, dst: CLIENT, msg: response(180, inv) },
+      { t: 0.6001, src: VIP, dst: CLIENT, msg: response(180, inv) },
+      { t: 0.7, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
+      { t: 0.7001, src: VIP, dst: CLIENT, msg: response(200, inv) },
+      { t: 0.8, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
+    ]);
+    expect(r.txs).toHaveLength(1);
+    const t = r.txs[0]!;
+    expect(t.hops).toEqual([`${CLIENT}>${VIP}`, `${CLIENT}>${BACKEND}`]);
+    expect([t.requestCount, t.retransmissions, t.final?.src, t.final?.code]).toEqual([4, 2, BACKEND, 200]);
+    expect(flags(r.seen)).toBe('.FRR.F.FR');
+    expect(r.calls[0]!.backends).toEqual([BACKEND]);
+    expect(r.tr.stats.inviteTransactions).toBe(1);
+  });
+
+  it('L4 balancer with SNAT: the forwarded copy has another source, still one transaction', () => {
+    const r = drive([
+      { t: 0, src: CLIENT, dst: VIP, msg: request(inv) },
+      { t: 0.0001, src: LB_SNAT, dst: BACKEND, msg: request(inv) },
+      { t: 0.2, src: BACKEND, dst: LB_SNAT, msg: response(200, inv) },
+      { t: 0.2001, src: VIP, dst: CLIENT, msg: response(200, inv) },
+    ]);
+    expect(r.txs).toHaveLength(1);
+    expect(r.txs[0]!.hops).toEqual([`${CLIENT}>${VIP}`, `${LB_SNAT}>${BACKEND}`]);
+    expect(flags(r.seen)).toBe('.F.F');
+    expect(r.calls[0]!.addresses).toEqual([CLIENT, VIP, LB_SNAT, BACKEND]);
+    expect(r.calls[0]!.backends).toEqual([BACKEND]);
+  });
+
+  it('SIP-aware balancer adds its own top Via: still one transaction; the client-facing final wins', () => {
+    const proxied: MsgOpts = { ...inv, extraVia: ['SIP/2.0/UDP 203.0.113.30:5060;branch=z9hG4bKproxy1'] };
+    const r = drive([
+      { t: 0, src: CLIENT, dst: PROXY, msg: request(inv) },
+      { t: 0.001, src: PROXY, dst: BACKEND, msg: request(proxied) },
+      { t: 0.002, src: PROXY, dst: CLIENT, msg: response(100, inv) },
+      { t: 0.5, src: PROXY, dst: BACKEND, msg: request(proxied) },
+      { t: 1, src: BACKEND, dst: PROXY, msg: response(200, proxied) },
+      { t: 1.001, src: PROXY, dst: CLIENT, msg: response(200, inv) },
+      { t: 1.1, src: CLIENT, dst: PROXY, msg: request({ ...inv, method: 'CANCEL', cseqMethod: 'CANCEL' }) },
+    ]);
+    const invites = r.txs.filter((t) => t.method === 'INVITE');
+    expect(invites).toHaveLength(1);
+    const t = invites[0]!;
+    expect(t.hops).toEqual([`${CLIENT}>${PROXY}`, `${PROXY}>${BACKEND}`]);
+    expect([t.final?.code, t.final?.src, t.final?.inner]).toEqual([200, PROXY, false]);
+    expect(flags(r.seen)).toBe('.F.R.F.');
+    expect(r.tr.stats.orphanResponses).toBe(0);
+  });
+
+  it('a response arriving below the proxy before any request copy there is matched by its lower Via', () => {
+    const proxied: MsgOpts = { ...inv, extraVia: ['SIP/2.0/UDP 203.0.113.30:5060;branch=z9hG4bKproxy9'] };
+    const r = drive([
+      { t: 0, src: CLIENT, dst: PROXY, msg: request(inv) },
+      { t: 1, src: BACKEND, dst: PROXY, msg: response(486, proxied) },
+    ]);
+    expect(r.txs).toHaveLength(1);
+    expect([r.txs[0]!.final?.code, r.txs[0]!.final?.inner]).toEqual([486, true]);
+  });
+
+  it('CANCEL: a transaction of its own, tied to the INVITE; 487 and the ACK of it', () => {
+    const cancel: MsgOpts = { ...inv, method: 'CANCEL', cseqMethod: 'CANCEL' };
+    const r = drive([
+      { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
+      { t: 0.1, src: BACKEND, dst: CLIENT, msg: response(180, inv) },
+      { t: 2, src: CLIENT, dst: BACKEND, msg: request(cancel) },
+      { t: 2.01, src: BACKEND, dst: CLIENT, msg: response(200, cancel) },
+      { t: 2.02, src: BACKEND, dst: CLIENT, msg: response(487, inv) },
+      { t: 2.03, src: CLIENT, dst: BACKEND, msg: request({ ...inv, method: 'ACK', toTag: 'tt1' }) },
+    ]);
+    expect(r.txs.map((t) => [t.method, t.final?.code])).toEqual([
+      ['INVITE', 487],
+      ['CANCEL', 200],
+    ]);
+    expect(r.txs[0]!.cancel?.sec).toBe(1_700_000_002);
+    expect(r.txs[0]!.ack?.src).toBe(CLIENT);
+    expect(r.seen[5]!.txId).toBe(r.txs[0]!.id);
+    expect(r.seen[2]!.txId).toBe(r.txs[1]!.id);
+    const c = r.calls[0]!;
+    expect([c.state, c.finalCode, c.endReason]).toEqual(['cancelled', 487, 'cancel']);
+  });
+
+  it('ACK of a non-2xx final response belongs to the INVITE transaction; its retransmission is flagged', () => {
+    const ack: MsgOpts = { ...inv, method: 'ACK', toTag: 'tt1' };
+    const r = drive([
+      { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
+      { t: 0.2, src: BACKEND, dst: CLIENT, msg: response(486, inv) },
+      { t: 0.21, src: CLIENT, dst: BACKEND, msg: request(ack) },
+      { t: 0.7, src: BACKEND, dst: CLIENT, msg: response(486, inv) },
+      { t: 0.71, src: CLIENT, dst: BACKEND, msg: request(ack) },
+    ]);
+    expect(r.txs).toHaveLength(1);
+    expect(r.seen.map((s) => s.txId)).toEqual([1, 1, 1, 1, 1]);
+    expect(flags(r.seen)).toBe('...RR');
+    expect([r.calls[0]!.state, r.calls[0]!.finalCode, r.calls[0]!.endReason]).toEqual(['failed', 486, 'failure']);
+  });
+
+  it('RFC 2543 (no magic cookie): keyed by Call-ID, CSeq, From tag and Via; new CSeq is a new transaction', () => {
+    const old: MsgOpts = { callId: 'old1', branch: '' };
+    const noBranch = (o: MsgOpts, cseq = 1) =>
+      sipText([
+        `${o.method ?? 'INVITE'} sip:bob@example.com SIP/2.0`,
+        'Via: SIP/2.0/UDP 192.0.2.1:5060',
+        'From: <sip:alice@example.com>;tag=ft1',
+        'To: <sip:bob@example.com>',
+        'Call-ID: old1',
+        `CSeq: ${cseq} INVITE`,
+        'Content-Length: 0',
+      ]);
+    const resp = sipText(['SIP/2.0 180 Ringing', 'Via: SIP/2.0/UDP 192.0.2.1:5060', 'From: <sip:alice@example.com>;tag=ft1', 'To: <sip:bob@example.com>;tag=x', 'Call-ID: old1', 'CSeq: 1 INVITE', 'Content-Length: 0']);
+    const r = drive([
+      { t: 0, src: CLIENT, dst: BACKEND, msg: noBranch(old) },
+      { t: 0.5, src: CLIENT, dst: BACKEND, msg: noBranch(old) },
+      { t: 0.6, src: BACKEND, dst: CLIENT, msg: resp },
+      { t: 5, src: CLIENT, dst: BACKEND, msg: noBranch(old, 2) },
+    ]);
+    expect(r.txs.map((t) => [t.cseq, t.rfc2543, t.requestCount, t.firstProvisional?.code ?? 0])).toEqual([
+      [1, true, 2, 180],
+      [2, true, 1, 0],
+    ]);
+    expect(flags(r.seen)).toBe('.R..');
+  });
+
+  it('a branch that is only the magic cookie is counted and keyed the RFC 2543 way', () => {
+    const r = drive([{ t: 0, src: CLIENT, dst: BACKEND, msg: request({ ...inv, branch: 'z9hG4bK' }) }]);
+    expect(r.an.count('sip_bad_branch')).toBe(1);
+    expect(r.txs[0]!.rfc2543).toBe(true);
+  });
+
+  it('a response without its request is an orphan transaction', () => {
+    const r = drive([{ t: 0, src: BACKEND, dst: CLIENT, msg: response(200, inv) }]);
+    expect([r.txs[0]!.orphan, r.txs[0]!.final?.code, r.tr.stats.orphanResponses, r.txs[0]!.firstResponseNs]).toEqual([true, 200, 1, -1]);
+  });
+
+  it('a message without Call-ID cannot be keyed: counted, no transaction', () => {
+    const m = sipText(['OPTIONS sip:a@example.com SIP/2.0', 'Via: SIP/2.0/UDP h;branch=z9hG4bK1', 'CSeq: 1 OPTIONS', 'From: <sip:a@b>;tag=1', 'To: <sip:a@b>', 'l: 0']);
+    const an = new Anomalies();
+    const tr = new SipTracker({ anomalies: an });
+    const msg = new SipMessage();
+    parseSipMessage(m, 0, m.length, msg, an);
+    const ctx = newSipContext();
+    expect(tr.track(msg, ctx).txId).toBe(0);
+    expect(an.count('sip_unkeyed_message')).toBe(1);
+  });
+});
+
+describe('SipTracker: calls', () => {
+  it('authentication challenge: 407, ACK, a second INVITE, 200: one call, in call', () => {
+    const inv2: MsgOpts = { ...inv, branch: 'z9hG4bKinv2', cseq: 2 };
+    const r = drive([
+      { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
+      { t: 0.1, src: BACKEND, dst: CLIENT, msg: response(407, inv) },
+      { t: 0.11, src: CLIENT, dst: BACKEND, msg: request({ ...inv, method: 'ACK', toTag: 'tt1' }) },
+      { t: 0.2, src: CLIENT, dst: BACKEND, msg: request(inv2) },
+      { t: 0.3, src: BACKEND, dst: CLIENT, msg: response(180, inv2) },
+      { t: 1.2, src: BACKEND, dst: CLIENT, msg: response(200, inv2) },
+    ]);
+    expect(r.calls).toHaveLength(1);
+    const c = r.calls[0]!;
+    expect([c.state, c.finalCode, c.setupNs, c.endReason, c.messages]).toEqual(['in-call', 200, 1.2e9, undefined, 6]);
+  });
+
+  it('a finished call is emitted after the linger period, before the end of input', () => {
+    const r = drive(
+      [
+        { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
+        { t: 0.5, src: BACKEND, dst: CLIENT, msg: response(603, inv) },
+      ],
+      { lingerNs: 10e9 },
+      11,
+    );
+    expect(r.beforeFinish.calls).toBe(0);
+    expect(r.calls[0]!.state).toBe('failed');
+  });
+
+  it('established calls with no traffic time out', () => {
+    const r = drive(
+      [
+        { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
+        { t: 0.5, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
+        { t: 200, src: CLIENT, dst: BACKEND, msg: request({ callId: 'later', branch: 'z9hG4bKl' }) },
+      ],
+      { callIdleNs: 100e9 },
+    );
+    const c = r.calls.find((x) => x.callId === 'c1')!;
+    expect([c.state, c.endReason, c.endSec - 1_700_000_000]).toEqual(['in-call', 'timeout', 100]);
+  });
+
+  it('bounded under many Call-IDs: oldest evicted, counted, every one still emitted', () => {
+    const steps: Step[] = [];
+    for (let i = 0; i < 50; i++) steps.push({ t: i * 0.01, src: CLIENT, dst: BACKEND, msg: request({ callId: `flood-${i}`, branch: `z9hG4bKf${i}` }) });
+    const r = drive(steps, { maxTransactions: 10, maxCalls: 5 });
+    expect(r.beforeFinish.live).toBeLessThanOrEqual(10);
+    expect(r.txs).toHaveLength(50);
+    expect(r.calls).toHaveLength(50);
+    expect(r.an.count('sip_transaction_evicted')).toBe(40);
+    expect(r.an.count('sip_call_evicted')).toBe(45);
+    expect(r.txs.filter((t) => t.evicted)).toHaveLength(40);
+  });
+
+  it('a BYE from the caller (From tag of the call) ends it too', () => {
+    const r = drive([
+      { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
+      { t: 0.5, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
+      { t: 3, src: CLIENT, dst: BACKEND, msg: request({ ...inv, method: 'BYE', cseq: 2, branch: 'z9hG4bKb', toTag: 'tt1' }) },
+    ]);
+    expect([r.calls[0]!.state, r.calls[0]!.endReason]).toEqual(['completed', 'bye']);
+  });
+});
