@@ -1,5 +1,6 @@
 /** Every CLI command, in the order `stalepin --help` lists them. */
 import type { CommandSpec } from '../spec.js';
 import { inspectCommand } from './inspect.js';
+import { messagesCommand } from './messages.js';
 
-export const commands: CommandSpec<any>[] = [inspectCommand];
+export const commands: CommandSpec<any>[] = [inspectCommand, messagesCommand];
