@@ -6,8 +6,7 @@
  */
 import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { constants as zconst, createGunzip } from 'node:zlib';
 import { StalepinError } from '../core/errors.js';
 
 export interface ByteSource {
@@ -63,12 +62,17 @@ class FileSource implements ByteSource {
 }
 
 /**
- * Pull-mode adapter over a Node stream (stdin, or a gunzip transform). Keeps at most one chunk
- * the stream handed out and copies from it on demand.
+ * Adapter from a Node stream (stdin, or a gunzip transform) to pull reads. Flowing mode with a
+ * small queue: chunks arrive as 'data' events (so output that precedes a stream error is never
+ * lost to the error), and the stream is paused while the queue holds more than QUEUE_HIGH bytes.
  */
+const QUEUE_HIGH = 4 << 20;
+
 class StreamSource implements ByteSource {
-  private chunk: Uint8Array | null = null;
+  private readonly queue: Uint8Array[] = [];
+  private queued = 0;
   private chunkOff = 0;
+  private paused = false;
   private ended = false;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
@@ -87,7 +91,18 @@ class StreamSource implements ByteSource {
       this.wake = undefined;
       w?.();
     };
-    stream.on('readable', poke);
+    stream.on('data', (c: Uint8Array | string) => {
+      const chunk = typeof c === 'string' ? Buffer.from(c, 'latin1') : c;
+      if (chunk.length === 0) return;
+      this.queue.push(chunk);
+      this.queued += chunk.length;
+      if (!this.gzip) this.raw.bytes += chunk.length;
+      if (this.queued > QUEUE_HIGH && !this.paused) {
+        this.paused = true;
+        stream.pause();
+      }
+      poke();
+    });
     stream.on('end', () => {
       this.ended = true;
       poke();
@@ -104,20 +119,21 @@ class StreamSource implements ByteSource {
 
   async read(dst: Uint8Array, off: number, len: number): Promise<number> {
     for (;;) {
-      if (this.chunk) {
-        const n = Math.min(len, this.chunk.length - this.chunkOff);
-        dst.set(this.chunk.subarray(this.chunkOff, this.chunkOff + n), off);
+      if (this.queue.length > 0) {
+        const chunk = this.queue[0]!;
+        const n = Math.min(len, chunk.length - this.chunkOff);
+        dst.set(chunk.subarray(this.chunkOff, this.chunkOff + n), off);
         this.chunkOff += n;
-        if (this.chunkOff >= this.chunk.length) this.chunk = null;
+        this.queued -= n;
+        if (this.chunkOff >= chunk.length) {
+          this.queue.shift();
+          this.chunkOff = 0;
+        }
+        if (this.paused && this.queued <= QUEUE_HIGH >> 1) {
+          this.paused = false;
+          this.stream.resume();
+        }
         return n;
-      }
-      const c = this.stream.read() as Uint8Array | string | null;
-      if (c !== null) {
-        this.chunk = typeof c === 'string' ? Buffer.from(c, 'latin1') : c;
-        this.chunkOff = 0;
-        if (!this.gzip) this.raw.bytes += this.chunk.length;
-        if (this.chunk.length === 0) this.chunk = null;
-        continue;
       }
       if (this.error) {
         if (this.gzip) {
@@ -135,7 +151,8 @@ class StreamSource implements ByteSource {
   }
 
   async close(): Promise<void> {
-    this.stream.removeAllListeners('readable');
+    this.stream.removeAllListeners('data');
+    this.stream.pause();
     this.stream.destroy?.();
     await this.onClose();
   }
@@ -248,29 +265,39 @@ export async function openByteSource(path: string, opts: OpenSourceOptions = {})
   return gunzipSource(path, raw, prefixed);
 }
 
-const RAW_CHUNK = 1 << 20;
+/** Compressed bytes per write into zlib: small, so one write's output stays a few MiB. */
+const RAW_CHUNK = 64 * 1024;
+const TRAILER = 8;
 
 function gunzipSource(label: string, raw: ByteSource, prefixed: PrefixSource): ByteSource {
-  // Compressed bytes are pulled in 1 MiB chunks and pushed through zlib with back-pressure,
-  // so neither side ever holds the whole file. Concatenated gzip members are accepted.
+  // Each compressed chunk is written with Z_SYNC_FLUSH and the next one only once zlib has
+  // taken it, and end() comes only after the last write completed: so everything before a cut
+  // or a bad CRC has been emitted before zlib's final check fails, and nothing is lost with the
+  // error. Concatenated gzip members are accepted (zlib's default).
   let stopped = false;
-  const input = new Readable({
-    highWaterMark: 1,
-    read(): void {
+  const gz = createGunzip({ chunkSize: 256 * 1024, flush: zconst.Z_SYNC_FLUSH });
+  const write = (b: Uint8Array): Promise<boolean> => new Promise((resolve) => gz.write(b, (err) => resolve(!err)));
+  const pump = async (): Promise<void> => {
+    // The last 8 bytes read are held back until more arrive: at the end they are the gzip
+    // trailer (CRC, size), written alone, so a failed check costs no decompressed data.
+    const chunk = Buffer.allocUnsafe(RAW_CHUNK + TRAILER);
+    let held = 0;
+    for (;;) {
+      const n = await prefixed.read(chunk, held, RAW_CHUNK);
       if (stopped) return;
-      const chunk = Buffer.allocUnsafe(RAW_CHUNK);
-      prefixed.read(chunk, 0, RAW_CHUNK).then(
-        (n) => {
-          if (stopped) return;
-          this.push(n === 0 ? null : chunk.subarray(0, n));
-        },
-        (e: unknown) => this.destroy(e as Error),
-      );
-    },
-  });
-  const gz = createGunzip({ chunkSize: 256 * 1024 });
-  input.on('error', (e) => gz.destroy(e));
-  input.pipe(gz);
+      if (n === 0) break;
+      const have = held + n;
+      const send = have > TRAILER ? have - TRAILER : 0;
+      if (send > 0) {
+        if (!(await write(Buffer.from(chunk.subarray(0, send)))) || stopped) return;
+        chunk.copyWithin(0, send, have);
+      }
+      held = have - send;
+    }
+    if (held > 0 && (!(await write(Buffer.from(chunk.subarray(0, held)))) || stopped)) return;
+    gz.end();
+  };
+  pump().catch((e: unknown) => gz.destroy(e as Error));
   const counter = {
     get bytes(): number {
       return raw.rawBytesRead;
@@ -278,8 +305,6 @@ function gunzipSource(label: string, raw: ByteSource, prefixed: PrefixSource): B
   };
   return new StreamSource(gz, true, label, counter, raw.sizeHint, async () => {
     stopped = true;
-    input.unpipe(gz);
-    input.destroy();
     await raw.close();
   });
 }

@@ -2,7 +2,14 @@
  * Every format fixture read end to end: counts, exact timestamps, interfaces, anomalies and
  * warnings. Expected values are written out, not recomputed with the generator's code.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encodePcap } from '../../src/capture/writer.js';
+import { encodePcapng } from '../../src/capture/pcapng-writer.js';
+import { T0 } from '../gen/formats.js';
+import { udp4Frame } from '../gen/packets.js';
 import { fx, readOne } from './helpers.js';
 
 const US = ['2023-11-14T22:13:20.123456Z', '2023-11-14T22:13:20.623456Z', '2023-11-14T22:13:21.000005Z', '2023-11-14T22:13:22.999999Z'];
@@ -148,6 +155,16 @@ const cases: Case[] = [
       ['truncated_gzip', 880],
     ],
   },
+  {
+    file: 'bad-crc.pcap.gz',
+    format: 'pcap',
+    byteOrder: 'le',
+    gzip: true,
+    times: US,
+    ifaces: [[1, 6]],
+    anomalies: { corrupt_gzip: 1 },
+    warnings: [['corrupt_gzip', 1360]],
+  },
 ];
 
 describe('capture readers on format fixtures', () => {
@@ -187,5 +204,57 @@ describe('capture readers on format fixtures', () => {
     const n = await readOne(fx('pcapng-two-sections.pcapng'));
     expect(n.frames[0]!.recordOffset).toBeGreaterThan(0);
     expect(new Set(n.frames.map((f) => f.recordOffset)).size).toBe(4);
+  });
+});
+
+describe('per-record oddities that are counted, not fatal', () => {
+  const put = (name: string, b: Uint8Array): string => {
+    const p = join(mkdtempSync(join(tmpdir(), 'stalepin-odd-')), name);
+    writeFileSync(p, b);
+    return p;
+  };
+  const frame = udp4Frame('192.0.2.1', 1, '192.0.2.2', 2, 'hello');
+
+  it('pcap: a microsecond fraction of 1e6 or more carries into the seconds', async () => {
+    const b = encodePcap({ linkType: 1 }, [{ sec: T0, nsec: 0, data: frame }]);
+    new DataView(b.buffer).setUint32(24 + 4, 2_500_000, true);
+    const r = await readOne(put('frac.pcap', b));
+    expect(r.frames.map((f) => f.time)).toEqual(['2023-11-14T22:13:22.500000Z']);
+    expect(r.anomalies.count('timestamp_fraction_overflow')).toBe(1);
+  });
+
+  it('pcapng: caplen above the snap length is counted and kept; above 256 KiB counted and skipped', async () => {
+    const big = new Uint8Array(300_000);
+    const b = encodePcapng((w) => {
+      w.section('le');
+      const id = w.interface({ linkType: 1, snapLen: 32 });
+      w.epb(id, T0, 0, frame);
+      w.epb(id, T0, 1000, big);
+      w.epb(id, T0, 2000, frame);
+      w.epb(id, T0, 3000, big);
+    });
+    const r = await readOne(put('caps.pcapng', b));
+    expect(r.frames.map((f) => f.capLen)).toEqual([frame.length, frame.length]);
+    expect(r.anomalies.count('caplen_exceeds_snaplen')).toBe(2);
+    expect(r.anomalies.count('oversized_record')).toBe(2);
+    // One warning for the oversized packets, not one per packet.
+    expect(r.warnings.map((w) => w.code)).toEqual(['oversized_record']);
+  });
+
+  it('pcapng: interfaces and snap length reset per section; SPB uses the new interface 0', async () => {
+    const b = encodePcapng((w) => {
+      w.section('le');
+      w.interface({ linkType: 1, snapLen: 0 });
+      w.spb(frame);
+      w.section('be');
+      w.interface({ linkType: 101, snapLen: 20 });
+      w.spb(frame.subarray(14));
+    });
+    const r = await readOne(put('spb2.pcapng', b));
+    expect(r.frames.map((f) => [f.ifIndex, f.linkType, f.capLen])).toEqual([
+      [0, 1, frame.length],
+      [1, 101, 20],
+    ]);
+    expect(r.info!.sections).toBe(2);
   });
 });
