@@ -4,6 +4,7 @@
  * It must say no to conntrack dumps and events, IPVS connection lists, pcap/pcapng, gzip and
  * SIP messages; each rule below keys on something only its format prints.
  */
+import { parseEndpoint } from '../core/address.js';
 import { looksLikeLine, stripComment } from './lines.js';
 import type { InventoryFormat } from './model.js';
 
@@ -76,15 +77,17 @@ export const DETECTORS: { format: InventoryFormat; test(h: Head): boolean }[] = 
     format: 'lines',
     test: (h) => {
       if (h.json || h.lines.length === 0 || !looksLikeLine(stripComment(h.lines[0]!))) return false;
-      let good = 0;
+      // The first line reads as ADDRESS STATE; most others at least start with an address
+      // (a line with a bad state is still this format, reported as a warning).
+      let plausible = 0;
       let seen = 0;
       for (const l of h.lines) {
         const t = stripComment(l);
         if (t === '') continue;
         seen++;
-        if (looksLikeLine(t)) good++;
+        if (parseEndpoint(t.split(/\s/, 1)[0]!) !== undefined) plausible++;
       }
-      return good * 2 >= seen;
+      return plausible * 2 >= seen;
     },
   },
 ];

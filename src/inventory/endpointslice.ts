@@ -64,9 +64,12 @@ export function parseEndpointSlices(text: string, file: string, doc?: unknown): 
   const root = doc ?? JSON.parse(text);
   if (!isObj(root)) throw new TypeError('not a JSON object');
   const kind = str(root['kind']);
-  const items: unknown[] =
-    kind === 'EndpointSlice' ? [root] : Array.isArray(root['items']) && (kind === 'List' || kind === 'EndpointSliceList') ? root['items'] : [];
-  if (items.length === 0 && kind !== 'List' && kind !== 'EndpointSliceList') throw new TypeError('not an EndpointSlice, List or EndpointSliceList');
+  let items: unknown[];
+  if (kind === 'EndpointSlice') items = [root];
+  else if (kind === 'List' || kind === 'EndpointSliceList') {
+    if (!Array.isArray(root['items'])) throw new TypeError(`its "items" is not an array`);
+    items = root['items'];
+  } else throw new TypeError('not an EndpointSlice, List or EndpointSliceList');
   const b = new InventoryBuilder(file);
   const services = new Map<string, SvcInfo>();
   for (const it of items) {
