@@ -215,7 +215,7 @@ describe('broken or foreign files are one bad_input error', () => {
     ['our JSON with nodes not an array', '{"nodes": [1, 2', /looks like stalepin JSON .* not valid JSON/, 1],
     // V8 gives no position for an unexpected token: then there is no line either.
     ['EndpointSlice JSON with a stray brace', '{"kind": "EndpointSlice" , "x": [}', /looks like Kubernetes EndpointSlice JSON but is not valid JSON/, undefined],
-    ['EndpointSlice kind on a non-list', '{"kind": "EndpointSliceList", "items": 3}', /looks like Kubernetes EndpointSlice JSON but a EndpointSliceList whose "items" is not an array/, undefined],
+    ['EndpointSlice kind on a non-list', '{"kind": "EndpointSliceList", "items": 3}', /looks like Kubernetes EndpointSlice JSON but its "items" is not an array/, undefined],
   ];
   it.each(errs)('%s', (_n, text, re, line) => {
     try {
