@@ -75,10 +75,11 @@ export function classifyFailure(cmd: string, pkg: string, netns: string | undefi
     return new StalepinError('bad_usage', `network namespace ${visible(netns ?? '')} does not exist (see ip netns list)`);
   if (/exec of .* failed: No such file or directory|execvp.*No such file|exec.*not found/i.test(r.stderr))
     return new StalepinError('missing_dependency', `${tool} not found${where}: install ${pkg} (e.g. apt-get install ${pkg})`);
-  if (/Protocol not available|IP Virtual Server is built in the kernel|Can't initialize ipvs: (Protocol|Address family)/i.test(r.stderr))
-    return new StalepinError('missing_dependency', `${tool}: the kernel has no IPVS${where} (load the ip_vs module: modprobe ip_vs)`);
+  // Before the IPVS check: ipvsadm adds "Are you sure that IP Virtual Server is built in..." to both.
   if (/Operation not permitted|Permission denied|you must be root|must be run as root|EPERM|EACCES/i.test(r.stderr))
     return new StalepinError('permission', `${cmd}${where} needs CAP_NET_ADMIN (run as root or grant the capability): ${visible(err)}`);
+  if (tool === 'ipvsadm' && /Protocol not available|Address family not supported/i.test(r.stderr))
+    return new StalepinError('missing_dependency', `${tool}: the kernel has no IPVS${where} (load the ip_vs module: modprobe ip_vs)`);
   if (r.code === 'timeout') return new StalepinError('bad_input', `${cmd}${where} did not finish in time`);
   return new StalepinError('bad_input', `${cmd}${where} failed (exit ${String(r.code)}): ${visible(err)}`);
 }
