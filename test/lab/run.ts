@@ -7,7 +7,7 @@
  * success, on failure and on SIGINT/SIGTERM.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatEndpoint } from '../../src/core/address.js';
 import { StalepinError } from '../../src/core/errors.js';
@@ -222,10 +222,42 @@ class Lab {
       terminatedAtNs: this.terminatedAtNs,
       sippLogs: logs,
       conntrackAfter: { name: 'conntrack-after.extended.txt', text: readFileSync(this.file('conntrack-after.extended.txt'), 'utf8') },
+      conntrackBefore: { name: 'conntrack-before.extended.txt', text: readFileSync(this.file('conntrack-before.extended.txt'), 'utf8') },
     });
+    truth.recordedWith = this.recordedWith();
     writeFileSync(this.file('truth.json'), JSON.stringify(truth, null, 2) + '\n');
     if (!this.opts.keepWork) rmSync(this.work, { recursive: true, force: true });
+    // tcpdump writes as its own user, the rest as root: hand the case to whoever owns the folder
+    // it was written into (the invoking user under sudo).
+    const owner = statSync(path.dirname(this.out));
+    chownTree(this.out, owner.uid, owner.gid);
     return { out: this.out, truth, files: listFiles(this.out), hookFailures: this.hookFailures, seconds: (Date.now() - t0) / 1000 };
+  }
+
+  private recordedWith(): Record<string, string> {
+    const first = (cmd: string, args: string[], re: RegExp): string => {
+      try {
+        const r = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        return re.exec(r)?.[0]?.trim() ?? '';
+      } catch (e) {
+        const out = String((e as { stdout?: string }).stdout ?? '');
+        return re.exec(out)?.[0]?.trim() ?? '';
+      }
+    };
+    const capture =
+      this.capture === 'any'
+        ? `tcpdump -i any -y LINUX_SLL2${this.opts.variant === 'netns-deleted' ? ' --time-stamp-precision nano' : ''} (${first('tcpdump', ['--version'], /tcpdump version \S+/)})`
+        : `dumpcap ${Object.values(LB_IF).map((i) => '-i ' + i).join(' ')} (${first('dumpcap', ['--version'], /Dumpcap \(Wireshark\) \S+/)})`;
+    return {
+      kernel: first('uname', ['-sr'], /.+/),
+      sipp: first('sipp', ['-v'], /SIPp v\S+/),
+      nft: first('nft', ['--version'], /nftables v\S+/),
+      conntrack: first('conntrack', ['--version'], /conntrack v\S+/),
+      capture,
+      conntrackAcct: this.spec.acct ? 'on' : 'off',
+      namespaces: `${this.prefix}-{client,lb,a,b}`,
+      lbInterfaces: `${LB_IF.client} (client side, VIP), ${LB_IF.a} (to A), ${LB_IF.b} (to B)`,
+    };
   }
 
   private file(name: string): string {
@@ -596,4 +628,13 @@ export function listFiles(dir: string, rel = ''): { name: string; bytes: number 
     else out.push({ name: r, bytes: st.size });
   }
   return out;
+}
+
+function chownTree(dir: string, uid: number, gid: number): void {
+  chownSync(dir, uid, gid);
+  for (const f of readdirSync(dir)) {
+    const full = path.join(dir, f);
+    if (statSync(full).isDirectory()) chownTree(full, uid, gid);
+    else chownSync(full, uid, gid);
+  }
 }

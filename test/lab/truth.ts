@@ -50,7 +50,13 @@ export interface Truth {
   /** The dead backend was terminated (killed, link down, namespace gone) at this time. */
   terminatedAt: string;
   /** UDP flows whose INVITEs after the failover were forwarded to the dead backend. */
-  pinned: (TruthFlow & { lostCallIds: string[]; invitesAfterFailover: number; retransmissions: number })[];
+  pinned: (TruthFlow & {
+    lostCallIds: string[];
+    invitesAfterFailover: number;
+    retransmissions: number;
+    /** The same entry (same conntrack id) was already in the table before the failover. */
+    entryFromBeforeFailover: boolean;
+  })[];
   /** Every INVITE that got no response at all. */
   lostCallIds: string[];
   /** Conntrack entries (UDP) that still map to the dead backend with no traffic after the failover. */
@@ -61,6 +67,8 @@ export interface Truth {
   /** Deviations from the incident the lab means to reproduce (empty when it reproduced). */
   problems: string[];
   derivedFrom: string[];
+  /** Kernel and tool versions, namespaces and capture, for the fixtures README. */
+  recordedWith?: Record<string, string>;
 }
 
 export interface TruthInput {
@@ -79,6 +87,8 @@ export interface TruthInput {
   sippLogs: { name: string; text: string }[];
   /** `conntrack -L -o extended,id` after the failover, and its file name. */
   conntrackAfter: { name: string; text: string };
+  /** The same form before the failover. */
+  conntrackBefore: { name: string; text: string };
 }
 
 export function isoNs(ns: bigint): string {
@@ -94,6 +104,7 @@ export function deriveTruth(inp: TruthInput): Truth {
   );
   const entryFor = (proto: string, client: string): CtEntry | undefined =>
     entries.find((e) => e.proto === proto && formatEndpoint(e.orig.src, e.orig.sport) === client);
+  const beforeIds = new Set(parseConntrackText(inp.conntrackBefore.text).map((e) => e.id));
   const targetOf = (e: CtEntry): string => formatEndpoint(e.reply.src, e.reply.sport);
 
   const calls: TruthCall[] = [];
@@ -153,6 +164,7 @@ export function deriveTruth(inp: TruthInput): Truth {
         lostCallIds: invites.filter((c) => c.responses.length === 0).map((c) => c.callId),
         invitesAfterFailover: invites.length,
         retransmissions: invites.reduce((n, c) => n + c.sent - 1, 0),
+        entryFromBeforeFailover: e.id !== undefined && beforeIds.has(e.id),
       });
     } else if (targetOf(e) === live) {
       const kind = mine.some((c) => c.method === 'INVITE') ? 'calls' : 'health checks (OPTIONS)';
@@ -186,6 +198,8 @@ export function deriveTruth(inp: TruthInput): Truth {
     if (!pinnedCall && c.final !== 200) problems.push(`call ${c.callId} (${c.method}, ${c.client}) did not get 200 OK`);
   }
   if (lostCallIds.length === 0) problems.push('no call was lost');
+  for (const p of pinned)
+    if (!p.entryFromBeforeFailover) problems.push(`pinned flow ${p.client}: its conntrack entry was not in the table before the failover`);
   if (!mustNotFlag.some((f) => f.transport === 'tcp' && f.target === live)) problems.push('no TCP flow moved to the live backend');
   if (!mustNotFlag.some((f) => f.transport === 'udp')) problems.push('no fresh-port UDP flow moved to the live backend');
 
@@ -208,6 +222,6 @@ export function deriveTruth(inp: TruthInput): Truth {
     mustNotFlag,
     calls,
     problems,
-    derivedFrom: [...inp.sippLogs.map((l) => l.name), inp.conntrackAfter.name],
+    derivedFrom: [...inp.sippLogs.map((l) => l.name), inp.conntrackBefore.name, inp.conntrackAfter.name],
   };
 }
