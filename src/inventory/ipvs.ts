@@ -14,8 +14,33 @@ interface VirtualService {
   endpoint?: string;
 }
 
-function addServer(b: InventoryBuilder, vs: VirtualService, server: string, weight: number | undefined, lineNo: number): void {
-  const ep = parseEndpoint(server);
+/**
+ * /proc/net/ip_vs prints the ipvsadm -Ln layout with hex addresses and ports
+ * ("CB00710A:13C4", "[2001:0db8:0000:...]:13C4"); ipvsadm prints decimal and compressed IPv6.
+ */
+const PROC_V4 = /^([0-9A-Fa-f]{8}):([0-9A-Fa-f]{4})$/;
+const PROC_V6 = /^\[((?:[0-9a-f]{4}:){7}[0-9a-f]{4})\]:([0-9A-Fa-f]{4})$/;
+
+export function parseProcEndpoint(text: string): { ip: string; port: number } | undefined {
+  const m4 = PROC_V4.exec(text);
+  if (m4) {
+    const v = parseInt(m4[1]!, 16);
+    return { ip: `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`, port: parseInt(m4[2]!, 16) };
+  }
+  const m6 = PROC_V6.exec(text);
+  if (m6) {
+    const ep = parseEndpoint(`[${m6[1]}]`);
+    if (ep) return { ip: ep.ip, port: parseInt(m6[2]!, 16) };
+  }
+  return undefined;
+}
+
+function endpointOf(text: string, hex: boolean): { ip: string; port: number | undefined } | undefined {
+  return hex ? parseProcEndpoint(text) : parseEndpoint(text);
+}
+
+function addServer(b: InventoryBuilder, vs: VirtualService, server: string, weight: number | undefined, lineNo: number, hex = false): void {
+  const ep = endpointOf(server, hex);
   if (!ep) {
     b.warnIncomplete('inventory_bad_line', `real server ${visible(server)} is not a numeric address (use ipvsadm -n)`, lineNo);
     return;
@@ -28,7 +53,7 @@ function addServer(b: InventoryBuilder, vs: VirtualService, server: string, weig
   b.node(n);
 }
 
-function serviceOf(b: InventoryBuilder, protoWord: string, addr: string, lineNo: number): VirtualService | undefined {
+function serviceOf(b: InventoryBuilder, protoWord: string, addr: string, lineNo: number, hex = false): VirtualService | undefined {
   if (/^(FWM|-f|--fwmark-service)$/.test(protoWord)) {
     if (!/^\d+$/.test(addr) && !/^0x[0-9a-f]+$/i.test(addr)) {
       b.warnIncomplete('inventory_bad_line', `firewall mark ${visible(addr)} is not a number`, lineNo);
@@ -41,7 +66,7 @@ function serviceOf(b: InventoryBuilder, protoWord: string, addr: string, lineNo:
       protoWord
     ] ?? '',
   );
-  const ep = parseEndpoint(addr);
+  const ep = endpointOf(addr, hex);
   if (!proto || !ep || ep.port === undefined) {
     b.warnIncomplete('inventory_bad_line', `virtual service ${visible(protoWord + ' ' + addr)} is not protocol and numeric ip:port (use ipvsadm -n)`, lineNo);
     return undefined;
@@ -55,6 +80,8 @@ export function parseIpvsList(text: string, file: string): Inventory {
   let vs: VirtualService | undefined;
   let weightCol = true;
   let noWeightWarned = false;
+  // Decided by the first address: the whole file is either ipvsadm -Ln or /proc/net/ip_vs.
+  let hex: boolean | undefined;
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
@@ -86,18 +113,23 @@ export function parseIpvsList(text: string, file: string): Inventory {
         noWeightWarned = true;
         b.warn('inventory_ipvs_no_weight', 'listing has no Weight column (--stats/--rate): every real server counted active', lineNo);
       }
-      addServer(b, vs, m[1]!, weight, lineNo);
+      hex ??= parseProcEndpoint(m[1]!) !== undefined;
+      addServer(b, vs, m[1]!, weight, lineNo, hex);
       continue;
     }
     m = /^(TCP|UDP|SCTP|FWM)\s+(\S+)\s+\S+/.exec(t);
     if (m && !line.startsWith(' ')) {
-      vs = serviceOf(b, m[1]!, m[2]!, lineNo);
+      if (m[1] !== 'FWM') hex ??= parseProcEndpoint(m[2]!) !== undefined;
+      vs = serviceOf(b, m[1]!, m[2]!, lineNo, hex);
       continue;
     }
     b.warnIncomplete('inventory_bad_line', `not an ipvsadm -Ln line: ${visible(t.slice(0, 120))}`, lineNo);
   }
   if (b.nodes.length === 0) b.warn('inventory_no_backends', 'no real servers listed');
-  return b.finish('ipvsadm-list', 'ipvsadm -Ln listing (virtual service lines, then "  -> " real servers)');
+  return b.finish(
+    'ipvsadm-list',
+    hex ? '/proc/net/ip_vs listing (hex addresses; the ipvsadm -Ln layout)' : 'ipvsadm -Ln listing (virtual service lines, then "  -> " real servers)',
+  );
 }
 
 const SERVICE_FLAGS = new Set(['-t', '-u', '-f', '--tcp-service', '--udp-service', '--fwmark-service', '--sctp-service']);

@@ -22,6 +22,7 @@ const expected: Record<string, string> = {
   'ipvsadm-Ln.txt': 'ipvsadm-list',
   'ipvsadm-Ln-stats.txt': 'ipvsadm-list',
   'ipvsadm-Sn.txt': 'ipvsadm-save',
+  'proc-net-ip_vs.txt': 'ipvsadm-list',
   'endpointslices-list.json': 'k8s-endpointslices',
   'endpointslice-single.json': 'k8s-endpointslices',
   'endpointslicelist-api.json': 'k8s-endpointslices',

@@ -144,6 +144,17 @@ const cases: Case[] = [
     services: ['2001:db8::10 5060 udp', '203.0.113.10 5060 udp', '203.0.113.10 5061 tcp'],
   },
   {
+    file: 'proc-net-ip_vs.txt',
+    format: 'ipvsadm-list',
+    nodes: [
+      '198.51.100.11:5060 active udp 203.0.113.10:5060 - - -',
+      '198.51.100.12:5060 draining udp 203.0.113.10:5060 - - -',
+      '198.51.100.21 active - - - - -',
+      '[2001:db8:1::11]:5060 active udp [2001:db8::10]:5060 - - -',
+    ],
+    services: ['2001:db8::10 5060 udp', '203.0.113.10 5060 udp'],
+  },
+  {
     file: 'ipvsadm-Ln-stats.txt',
     format: 'ipvsadm-list',
     nodes: ['198.51.100.11:5060 active udp 203.0.113.10:5060 - - -', '198.51.100.12:5060 active udp 203.0.113.10:5060 - - -'],
