@@ -2,6 +2,8 @@
 import type { CommandSpec } from '../spec.js';
 import { inspectCommand } from './inspect.js';
 import { messagesCommand } from './messages.js';
+import { callsCommand } from './calls.js';
+import { flowCommand } from './flow.js';
 import { conntrackCommand } from './conntrack.js';
 
-export const commands: CommandSpec<any>[] = [inspectCommand, messagesCommand, conntrackCommand];
+export const commands: CommandSpec<any>[] = [inspectCommand, messagesCommand, callsCommand, flowCommand, conntrackCommand];
