@@ -55,14 +55,14 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (!values.out) throw new StalepinError('bad_usage', 'lab: --out DIR is required (see --help)');
+  if (!values.out) throw new StalepinError('bad_usage', '--out DIR is required (see --help)');
   if (values.termination !== undefined && !['killed', 'link-down', 'netns-deleted'].includes(values.termination))
-    throw new StalepinError('bad_usage', `lab: --termination must be killed, link-down or netns-deleted, got "${values.termination}"`);
+    throw new StalepinError('bad_usage', `--termination must be killed, link-down or netns-deleted, got "${values.termination}"`);
   if (values.capture !== undefined && !['any', 'interfaces'].includes(values.capture))
-    throw new StalepinError('bad_usage', `lab: --capture must be any or interfaces, got "${values.capture}"`);
+    throw new StalepinError('bad_usage', `--capture must be any or interfaces, got "${values.capture}"`);
   const callsBefore = int('calls-before', values['calls-before']);
   const callsAfter = int('calls-after', values['calls-after']);
-  if ((callsBefore ?? 0) > 20 || (callsAfter ?? 0) > 20) throw new StalepinError('bad_usage', 'lab: at most 20 calls of each kind');
+  if ((callsBefore ?? 0) > 20 || (callsAfter ?? 0) > 20) throw new StalepinError('bad_usage', 'at most 20 calls of each kind');
 
   const res = await runLab({
     variant: values.variant as Variant,

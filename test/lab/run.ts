@@ -82,7 +82,7 @@ export function labUnavailable(capture: CaptureMode[] = ['any', 'interfaces']): 
 }
 
 function which(tool: string): boolean {
-  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
     if (dir && existsSync(path.join(dir, tool))) return true;
   }
   return false;
