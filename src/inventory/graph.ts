@@ -6,7 +6,7 @@
  * jumps, gotos and verdict-map elements, and each DNAT target takes the context it was reached with.
  */
 import { formatEndpoint } from '../core/address.js';
-import type { InventoryBuilder, Proto } from './model.js';
+import type { InventoryBuilder, InventoryNode, Proto } from './model.js';
 
 /** What a packet is known to match on its way to a rule. */
 export interface Ctx {
@@ -101,7 +101,7 @@ export function walkGraph(chains: Map<string, GChain>, b: InventoryBuilder): voi
 }
 
 function emit(b: InventoryBuilder, t: DnatTarget, c: Ctx, proto: Proto | undefined, serviceName: string | undefined): void {
-  const n: Parameters<InventoryBuilder['node']>[0] = { address: t.ip, state: 'active' };
+  const n: InventoryNode = { address: t.ip, state: 'active' };
   // A DNAT without a port keeps the packet's destination port: the service port.
   const port = t.port ?? c.port;
   if (port !== undefined) n.port = port;

@@ -64,6 +64,17 @@ describe('stateOf', () => {
     expect(active).toBe(1_000_000);
     expect(performance.now() - t0).toBeLessThan(2000);
   });
+
+  it('a million misses (addresses that are no service or backend) stay cheap', () => {
+    const t0 = performance.now();
+    let hits = 0;
+    for (let i = 0; i < 1_000_000; i++) {
+      const ip = i & 1 ? `192.0.2.${i & 255}` : `2001:db8:c::${(i & 255).toString(16)}`;
+      if (isService(nft, ip, 5060, 'udp') || stateOf(nft, ip, 5060) !== undefined) hits++;
+    }
+    expect(hits).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(3000);
+  });
 });
 
 describe('isService', () => {
