@@ -1,0 +1,207 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodePcap } from '../../src/capture/writer.js';
+import { ETH_IPV4, ethernet, ip4, ipv4, tcp, udp4Frame } from '../gen/packets.js';
+import { repoRoot, runCli } from '../helpers/cli.js';
+import { request, response, sipText } from './helpers.js';
+
+const dec = new TextDecoder();
+const BASE = 1_700_000_000;
+
+/** A pcap (Ethernet) of UDP SIP messages: [t seconds, src "ip:port", dst "ip:port", bytes]. */
+function udpPcap(msgs: [number, string, string, Uint8Array][]): Uint8Array {
+  return encodePcap(
+    { linkType: 1, resolution: 'ns' },
+    msgs.map(([t, s, d, m], i) => {
+      const [sip, sp] = s.split(':');
+      const [dip, dp] = d.split(':');
+      return { sec: BASE + Math.floor(t), nsec: Math.round((t % 1) * 1e9), data: udp4Frame(sip!, Number(sp), dip!, Number(dp), m, i + 1) };
+    }),
+  );
+}
+
+const C = '192.0.2.1:5060';
+const VIP = '203.0.113.10:5060';
+const B = '198.51.100.11:5060';
+const inv = { callId: 'cmd-1', branch: 'z9hG4bKc1' };
+
+const lbCall = udpPcap([
+  [0, C, VIP, request(inv)],
+  [0.0001, C, B, request(inv)],
+  [0.5, C, VIP, request(inv)],
+  [0.5001, C, B, request(inv)],
+  [0.6, B, C, response(200, inv)],
+  [0.6001, VIP, C, response(200, inv)],
+  [0.7, C, VIP, request({ ...inv, method: 'ACK', branch: 'z9hG4bKc2', toTag: 'tt1' })],
+  [5, C, VIP, request({ callId: 'cmd-2', branch: 'z9hG4bKd1', from: 'other@carrier.example' })],
+  [5.1, VIP, C, response(486, { callId: 'cmd-2', branch: 'z9hG4bKd1', from: 'other@carrier.example' })],
+  [50, C, VIP, request({ callId: 'cmd-3', branch: 'z9hG4bKe1' })],
+  [90, C, VIP, request({ callId: 'cmd-4', branch: 'z9hG4bKf1' })],
+]);
+
+describe('messages command', () => {
+  it('ndjson: one record per message with transaction and flags', async () => {
+    const r = await runCli(['messages', '--format', 'ndjson', '-q', '-'], lbCall);
+    expect(r.code).toBe(0);
+    const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(recs).toHaveLength(11);
+    expect(recs[0]).toEqual({
+      time: '2023-11-14T22:13:20.000000000Z',
+      src: C,
+      dst: VIP,
+      transport: 'udp',
+      method: 'INVITE',
+      status: 0,
+      reason: '',
+      callId: 'cmd-1',
+      cseq: 1,
+      cseqMethod: 'INVITE',
+      branch: 'z9hG4bKc1',
+      tx: 1,
+      retransmission: false,
+      forwardedCopy: false,
+      invalid: false,
+    });
+    expect(recs.slice(0, 6).map((x) => (x.retransmission ? 'R' : x.forwardedCopy ? 'F' : '.')).join('')).toBe('.FRR.F');
+    expect(new Set(recs.slice(0, 6).map((x) => x.tx))).toEqual(new Set([1]));
+  });
+
+  it('json has an envelope; table output makes escape sequences visible', async () => {
+    const evil = udpPcap([[0, C, B, sipText(['OPTIONS sip:a@example.com SIP/2.0', 'Via: SIP/2.0/UDP h;branch=z9hG4bK1', 'From: <sip:a@b>;tag=1', 'To: <sip:a@b>', 'Call-ID: x\x1b[2Jy', 'CSeq: 1 OPTIONS', 'l: 0'])]]);
+    const j = await runCli(['messages', '--format', 'json', '-q', '-'], evil);
+    const doc = JSON.parse(j.stdout);
+    expect([doc.schema, doc.count, doc.messages[0].callId]).toEqual(['stalepin/messages@1', 1, 'x\x1b[2Jy']);
+    const t = await runCli(['messages', '-q', '-'], evil);
+    expect(t.stdout).not.toContain('\x1b');
+    expect(t.stdout).toContain('x\\e[2Jy');
+  });
+
+  it('SIP over TCP through the real reassembler: two messages in one segment, one across two', async () => {
+    const a = request({ callId: 'tcp-1', branch: 'z9hG4bKt1' });
+    const b = response(100, { callId: 'tcp-1', branch: 'z9hG4bKt1' });
+    const c = request({ callId: 'tcp-2', branch: 'z9hG4bKt2', body: 'v=0\r\n' });
+    const stream = new Uint8Array([...a, ...b, ...c]);
+    const cut1 = a.length + b.length;
+    const cut2 = cut1 + 50;
+    const seg = (seq: number, flags: number, p: Uint8Array) => ethernet(ipv4({ src: '192.0.2.7', dst: '198.51.100.11', proto: 6 }, tcp(ip4('192.0.2.7'), ip4('198.51.100.11'), 40000, 5060, seq, 1, flags, p)), ETH_IPV4);
+    const pcap = encodePcap({ linkType: 1 }, [
+      { sec: BASE, nsec: 0, data: seg(999, 0x02, new Uint8Array(0)) },
+      { sec: BASE, nsec: 1000, data: seg(1000, 0x18, stream.subarray(0, cut1)) },
+      { sec: BASE, nsec: 2000, data: seg(1000 + cut1, 0x18, stream.subarray(cut1, cut2)) },
+      { sec: BASE + 1, nsec: 0, data: seg(1000 + cut2, 0x18, stream.subarray(cut2)) },
+    ]);
+    const r = await runCli(['messages', '--format', 'ndjson', '-q', '-'], pcap);
+    const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(recs.map((x) => [x.callId, x.method || x.status, x.transport, x.time])).toEqual([
+      ['tcp-1', 'INVITE', 'tcp', '2023-11-14T22:13:20.000001Z'],
+      ['tcp-1', 100, 'tcp', '2023-11-14T22:13:20.000001Z'],
+      ['tcp-2', 'INVITE', 'tcp', '2023-11-14T22:13:21.000000Z'],
+    ]);
+  });
+
+  it('--sip-port: SIP on a port not listed is still found by its start line; a listed port needs no heuristic', async () => {
+    const p = udpPcap([[0, '192.0.2.1:7000', '198.51.100.1:7001', request(inv)]]);
+    const r = await runCli(['messages', '--format', 'ndjson', '-q', '--sip-port', '7001', '-'], p);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('calls command', () => {
+  it('json: states, codes, backends, summary counters', async () => {
+    const r = await runCli(['calls', '--format', 'json', '-q', '-'], lbCall);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.schema).toBe('stalepin/calls@1');
+    expect(doc.calls.map((c: { callId: string; state: string; finalCode: number; backends: string[] }) => [c.callId, c.state, c.finalCode, c.backends])).toEqual([
+      ['cmd-1', 'in-call', 200, [B]],
+      ['cmd-2', 'failed', 486, [VIP]],
+      ['cmd-3', 'unanswered', 0, [VIP]],
+      ['cmd-4', 'setup', 0, [VIP]],
+    ]);
+    expect(doc.summary).toMatchObject({ sipMessages: 11, inviteTransactions: 4, unansweredInvites: 1, calls: 4 });
+  });
+
+  it('--timer-b changes what counts as unanswered', async () => {
+    const r = await runCli(['calls', '--format', 'json', '-q', '--timer-b', '60s', '-'], lbCall);
+    expect(JSON.parse(r.stdout).calls.map((c: { state: string }) => c.state)).toEqual(['in-call', 'failed', 'setup', 'setup']);
+  });
+
+  const filters: [string, string[], string[]][] = [
+    ['--state', ['--state', 'failed,unanswered'], ['cmd-2', 'cmd-3']],
+    ['--from', ['--from', 'carrier.example'], ['cmd-2']],
+    ['--to', ['--to', 'nobody'], []],
+    ['--call-id', ['--call-id', 'cmd-4'], ['cmd-4']],
+  ];
+  it.each(filters)('filter %s', async (_n, args, want) => {
+    const r = await runCli(['calls', '--format', 'csv', '-q', ...args, '-'], lbCall);
+    const rows = r.stdout.trim().split('\n').slice(1).filter(Boolean);
+    expect(rows.map((l) => l.split(',')[0])).toEqual(want);
+  });
+
+  it('table output has a header and one row per call', async () => {
+    const r = await runCli(['calls', '-q', '-'], lbCall);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^call-id\s+start\s+from\s+to\s+state\s+code\s+setup s\s+msgs\s+backend\(s\)$/);
+    expect(lines).toHaveLength(5);
+  });
+
+  const bad: [string, string[]][] = [
+    ['unknown state', ['calls', '--state', 'bogus', '-']],
+    ['bad timer', ['calls', '--timer-b', 'soon', '-']],
+    ['bad port', ['calls', '--sip-port', '99999', '-']],
+  ];
+  it.each(bad)('%s: exit 2 with one line', async (_n, args) => {
+    const r = await runCli(args, lbCall);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('flow command', () => {
+  it('draws one column per address and marks copies and retransmissions', async () => {
+    const r = await runCli(['flow', '-q', 'cmd-1', '-'], lbCall);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[3]).toMatch(new RegExp(`^\\s+${C.replace(/\./g, '\\.')}\\s+${VIP.replace(/\./g, '\\.')}\\s+${B.replace(/\./g, '\\.')}$`));
+    expect(r.stdout).toContain('INVITE (1 INVITE) [F]');
+    expect(r.stdout).toContain('INVITE (1 INVITE) [R]');
+    expect(r.stdout).toMatch(/\.{10,}>/);
+    expect(r.stdout).toMatch(/<-{10,}/);
+    expect(lines.filter((l) => l.startsWith('+'))).toHaveLength(7);
+  });
+
+  it('unknown Call-ID: exit 2', async () => {
+    const r = await runCli(['flow', 'nope', '-'], lbCall);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no SIP message with Call-ID nope');
+  });
+});
+
+// Golden files are rewritten with UPDATE_GOLDEN=1 and then reviewed in the diff.
+const goldenDir = join(repoRoot, 'test', 'golden', 'sip');
+const labKilled = join(repoRoot, 'fixtures', 'lab', 'killed', 'lb-any.pcap');
+const goldenCases: [string, string[], 'json' | 'text'][] = [
+  ['calls-killed.json', ['calls', '--format', 'json', '-q', labKilled], 'json'],
+  ['calls-fragmented.json', ['calls', '--format', 'json', '-q', join(repoRoot, 'fixtures', 'lab', 'fragmented', 'lb-any.pcap')], 'json'],
+  ['flow-killed-fixed-after-1.txt', ['flow', '-q', 'fixed-after-1-20081@203.0.113.2', labKilled], 'text'],
+  ['flow-killed-fixed-before-1.txt', ['flow', '-q', 'fixed-before-1-20021@203.0.113.2', labKilled], 'text'],
+];
+
+describe('golden output on lab fixtures', () => {
+  it.each(goldenCases)('%s', async (name, args, kind) => {
+    if (!existsSync(args[args.length - 1]!)) return;
+    const r = await runCli(args);
+    expect(r.code).toBe(0);
+    const path = join(goldenDir, name);
+    if (process.env['UPDATE_GOLDEN'] || !existsSync(path)) {
+      mkdirSync(goldenDir, { recursive: true });
+      writeFileSync(path, r.stdout);
+    }
+    const want = readFileSync(path, 'utf8');
+    if (kind === 'json') expect(JSON.parse(r.stdout)).toEqual(JSON.parse(want));
+    else expect(r.stdout).toBe(want);
+  });
+});
+
+void dec;
