@@ -1,9 +1,10 @@
 /** Every CLI command, in the order `stalepin --help` lists them. */
 import type { CommandSpec } from '../spec.js';
+import { analyzeCommand } from './analyze.js';
 import { inspectCommand } from './inspect.js';
 import { messagesCommand } from './messages.js';
 import { callsCommand } from './calls.js';
 import { flowCommand } from './flow.js';
 import { conntrackCommand } from './conntrack.js';
 
-export const commands: CommandSpec<any>[] = [inspectCommand, messagesCommand, callsCommand, flowCommand, conntrackCommand];
+export const commands: CommandSpec<any>[] = [analyzeCommand, inspectCommand, messagesCommand, callsCommand, flowCommand, conntrackCommand];

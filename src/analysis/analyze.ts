@@ -1,0 +1,166 @@
+/**
+ * `analyze` as a library call: inputs (captures, case folders, conntrack files, an inventory)
+ * in, the report record out. Captures run through the shared packet pipeline into the LB
+ * analyzer; the rules then weigh observations, inventory and conntrack facts.
+ */
+import { stat } from 'node:fs/promises';
+import { Anomalies, type Warning } from '../core/anomalies.js';
+import { normalizeIP, parseEndpoint } from '../core/address.js';
+import { badUsage, StalepinError } from '../core/errors.js';
+import type { Timestamp } from '../core/time.js';
+import { defaultRuleOptions, evaluate } from '../findings/rules.js';
+import { loadInventory, type Inventory } from '../inventory/index.js';
+import { LbAnalyzer } from '../observe/analyzer.js';
+import { isoOf } from '../observe/types.js';
+import { runPackets } from '../pipeline/packets.js';
+import { countBySeverity, REPORT_SCHEMA, reportFlows, type Report, type ReportInput } from '../report/analyze.js';
+import { classifyFile, scanCaseFolder } from './case-folder.js';
+import { loadConntrack } from './conntrack-facts.js';
+
+export interface AnalyzeOptions {
+  /** Capture files, "-" for stdin, or case folders. */
+  paths: string[];
+  conntrack: string[];
+  nodes?: string;
+  vips: string[];
+  at?: Timestamp;
+  udpTimeoutS: number;
+  timerBNs: number;
+  forwardWindowNs: number;
+  since?: Timestamp;
+  until?: Timestamp;
+  callIds: string[];
+  sipPorts: number[];
+  stdin?: NodeJS.ReadableStream;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number | undefined) => void;
+}
+
+export const GENERATOR = 'stalepin 0.1.0';
+
+function normalizeVip(v: string): string {
+  const ep = parseEndpoint(v);
+  if (!ep) {
+    const ip = normalizeIP(v);
+    if (!ip) throw badUsage(`--vip: not an address: ${v} (use ip, ip:port or [v6]:port)`);
+    return ip;
+  }
+  return ep.port === undefined ? ep.ip : ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`;
+}
+
+export async function analyze(opts: AnalyzeOptions): Promise<Report> {
+  const inputs: ReportInput[] = [];
+  const captures: string[] = [];
+  const conntrackFiles: string[] = [];
+  let inventoryFile = opts.nodes;
+  for (const p of opts.paths) {
+    const st = p === '-' ? undefined : await stat(p).catch(() => undefined);
+    if (st?.isDirectory()) {
+      const c = await scanCaseFolder(p);
+      inputs.push(...c.inputs);
+      captures.push(...c.captures);
+      conntrackFiles.push(...c.conntrack);
+      if (inventoryFile === undefined) inventoryFile = c.inventory;
+      else if (c.inventory) for (const i of inputs) if (i.file === c.inventory) Object.assign(i, { kind: 'ignored', why: `${i.why}; not used: --nodes was given` });
+    } else if (st?.isFile()) {
+      const c = await classifyFile(p);
+      // A file named on the command line is taken as a capture unless it is plainly something else.
+      if (c.kind === 'conntrack' || c.kind === 'conntrack-events') conntrackFiles.push(p);
+      else if (c.kind === 'inventory' && inventoryFile === undefined) inventoryFile = p;
+      else {
+        captures.push(p);
+        if (c.kind !== 'capture') c.why = 'given as a capture';
+        c.kind = 'capture';
+      }
+      inputs.push(c);
+    } else {
+      captures.push(p); // stdin, or a missing file: the capture reader says what is wrong
+      inputs.push({ file: p, kind: 'capture', format: 'stream', why: p === '-' ? 'standard input' : 'given as a capture' });
+    }
+  }
+  for (const c of opts.conntrack) {
+    conntrackFiles.push(c);
+    inputs.push({ file: c, kind: 'conntrack', format: 'conntrack', why: 'given with --conntrack' });
+  }
+  let inventory: Inventory | undefined;
+  if (inventoryFile !== undefined) {
+    inventory = await loadInventory(inventoryFile, opts.stdin ? { stdin: opts.stdin } : {});
+    if (opts.nodes !== undefined) inputs.push({ file: opts.nodes, kind: 'inventory', format: inventory.source.format, why: `given with --nodes; ${inventory.source.why}` });
+  }
+  if (!captures.length && !conntrackFiles.length) throw badUsage('nothing to analyze: give captures, a case folder, or --conntrack files');
+
+  const warnings: Warning[] = [...(inventory?.warnings ?? [])];
+  const ct = conntrackFiles.length ? await loadConntrack([...new Set(conntrackFiles)], opts.at, opts.signal) : undefined;
+  if (ct) {
+    warnings.push(...ct.warnings);
+    for (const f of ct.files) {
+      const i = inputs.find((x) => x.file === f.file);
+      if (i) i.why += `; ${f.entries} ${f.events ? 'events' : 'entries'}${f.snapshot ? `, ${f.events ? 'last at' : 'snapshot at'} ${f.snapshot} (${f.snapshotSource})` : ''}`;
+    }
+  }
+
+  const anomalies = new Anomalies();
+  const analyzer = new LbAnalyzer({
+    anomalies,
+    sipPorts: opts.sipPorts,
+    timerBNs: opts.timerBNs,
+    forwardWindowNs: opts.forwardWindowNs,
+    ...(opts.since ? { since: opts.since.sec + opts.since.nsec * 1e-9 } : {}),
+    ...(opts.until ? { until: opts.until.sec + opts.until.nsec * 1e-9 } : {}),
+    ...(opts.callIds.length ? { callIds: new Set(opts.callIds) } : {}),
+  });
+  let error: StalepinError | undefined;
+  if (captures.length) {
+    const run = await runPackets(
+      {
+        files: captures,
+        ...(opts.stdin ? { stdin: opts.stdin } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        tcp: analyzer.dissector.tcp,
+        anomalies,
+      },
+      (pkt) => analyzer.packet(pkt),
+    );
+    analyzer.finish();
+    warnings.push(...run.warnings);
+    error = run.error;
+  }
+
+  const flows = analyzer.flows.sorted();
+  const result = evaluate(flows, analyzer.flows.backends, {
+    ...defaultRuleOptions,
+    udpTimeoutS: opts.udpTimeoutS,
+    vips: opts.vips.map(normalizeVip),
+    ...(inventory ? { inventory } : {}),
+    conntrack: ct?.facts ?? [],
+    captureLabel: captures.length === 1 ? captures[0]! : `${captures.length} captures`,
+    end: analyzer.last,
+  });
+  if (analyzer.flows.droppedFlows) anomalies.add('flow_table_full', undefined, analyzer.flows.droppedFlows);
+  if (analyzer.flows.droppedLost) anomalies.add('lost_invite_records_dropped', undefined, analyzer.flows.droppedLost);
+
+  return {
+    schema: REPORT_SCHEMA,
+    generator: GENERATOR,
+    inputs,
+    window: { since: opts.since ? isoOf({ ...opts.since, precision: 9 }) : null, until: opts.until ? isoOf({ ...opts.until, precision: 9 }) : null, callIds: opts.callIds },
+    summary: {
+      packets: analyzer.counts.packets,
+      sipMessages: analyzer.counts.sipMessages,
+      inviteTransactions: analyzer.counts.inviteTransactions,
+      unansweredInvites: analyzer.counts.unansweredInvites,
+      flows: flows.length,
+      services: result.services,
+      first: isoOf(analyzer.first),
+      last: isoOf(analyzer.last),
+      findings: countBySeverity(result.findings),
+    },
+    targets: result.targets,
+    findings: result.findings,
+    flows: reportFlows(flows),
+    anomalies: anomalies.list(),
+    warnings,
+    ...(error ? { error: error.oneLine() } : {}),
+  };
+}

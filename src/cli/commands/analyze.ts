@@ -1,0 +1,107 @@
+/** `stalepin analyze`: which backend got each INVITE, which backends are dead, which flows are pinned. */
+import { analyze } from '../../analysis/analyze.js';
+import { badUsage, StalepinError } from '../../core/errors.js';
+import { parseDuration, parseTime, type Timestamp } from '../../core/time.js';
+import { SEVERITY_RANK, type Severity } from '../../findings/types.js';
+import { emit } from '../../report/output.js';
+import { renderJunit, renderMarkdown, renderTable } from '../../report/render-analyze.js';
+import { progressBar } from '../progress.js';
+import { parseSipPorts, printWarnings, sipPortsOption } from '../shared.js';
+import type { CommandSpec } from '../spec.js';
+
+interface AnalyzeCliOptions {
+  conntrack: string[];
+  nodes?: string;
+  vip: string[];
+  at?: string;
+  udpTimeout: string;
+  timerB: string;
+  window: string;
+  since?: string;
+  until?: string;
+  callId: string[];
+  sipPort: string[];
+  format: 'table' | 'json' | 'junit' | 'markdown';
+  output?: string;
+  failOn: Severity | 'never';
+  quiet: boolean;
+}
+
+function duration(flag: string, v: string): number {
+  const ns = parseDuration(v);
+  if (ns === undefined || ns <= 0) throw badUsage(`${flag}: not a duration: ${v} (examples: 500ms, 32s, 2m)`);
+  return ns;
+}
+
+function time(flag: string, v: string | undefined): Timestamp | undefined {
+  if (v === undefined) return undefined;
+  const t = parseTime(v);
+  if (!t) throw badUsage(`${flag}: not a time: ${v} (ISO 8601 such as 2026-11-23T10:30:00Z, or Unix seconds)`);
+  return t;
+}
+
+export const analyzeCommand: CommandSpec<AnalyzeCliOptions> = {
+  name: 'analyze',
+  summary: 'find flows pinned to terminated or unresponsive backends, the calls they lost, the evidence and the fix',
+  help: `Examples:
+  stalepin analyze fixtures/lab/killed                       # a case folder, read by content
+  stalepin analyze lb-any.pcap --nodes inventory.json --conntrack conntrack-after.txt
+  stalepin analyze carrier-side.pcapng --vip 203.0.113.10:5060 --format json -o report.json
+  stalepin analyze ci-fixture.pcap --format junit --fail-on warning > junit.xml
+
+Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or unreadable input, 3 internal error.`,
+  args: [{ name: 'input', description: 'capture files (pcap, pcapng, gzip; - for stdin) or case folders', variadic: true, required: true }],
+  options: [
+    { key: 'conntrack', flags: '--conntrack <file>', description: 'conntrack dumps or event streams (any format; repeat or comma-separate)', kind: 'list', default: [] },
+    { key: 'nodes', flags: '--nodes <file>', description: 'backend inventory: stalepin JSON, ADDRESS STATE lines, EndpointSlices, nft -j, iptables-save, ipvsadm', kind: 'string' },
+    { key: 'vip', flags: '--vip <address>', description: 'service address(es) clients send to, ip or ip:port (repeatable); else from the inventory, DNAT rules, or inferred', kind: 'list', default: [] },
+    { key: 'at', flags: '--at <time>', description: 'time of conntrack snapshots that carry none of their own (else their file modification time)', kind: 'string' },
+    { key: 'udpTimeout', flags: '--udp-timeout <duration>', description: "the tracker's UDP idle timeout, for flows seen only from outside (the kernel SIP helper uses 3600s)", kind: 'string', default: '120s' },
+    { key: 'timerB', flags: '--timer-b <duration>', description: 'RFC 3261 timer B: an INVITE with no response by then is unanswered', kind: 'string', default: '32s' },
+    { key: 'window', flags: '--window <duration>', description: "longest delay between an INVITE's arrival and its forwarded copy", kind: 'string', default: '500ms' },
+    { key: 'since', flags: '--since <time>', description: 'only INVITEs first seen at or after this time', kind: 'string' },
+    { key: 'until', flags: '--until <time>', description: 'only INVITEs first seen at or before this time', kind: 'string' },
+    { key: 'callId', flags: '--call-id <id>', description: 'only these Call-IDs (repeatable)', kind: 'list', default: [] },
+    sipPortsOption,
+    { key: 'format', flags: '-f, --format <format>', description: 'report format', kind: 'choice', choices: ['table', 'json', 'junit', 'markdown'], default: 'table' },
+    { key: 'output', flags: '-o, --output <file>', description: 'write the report to a file (atomically) instead of stdout', kind: 'string' },
+    { key: 'failOn', flags: '--fail-on <severity>', description: 'exit 1 when a finding is at or above this severity', kind: 'choice', choices: ['critical', 'warning', 'info', 'never'], default: 'critical' },
+  ],
+  async run(paths, o, io) {
+    const progress = progressBar(io.stderr, !o.quiet);
+    const since = time('--since', o.since);
+    const until = time('--until', o.until);
+    const report = await analyze({
+      paths,
+      conntrack: o.conntrack,
+      ...(o.nodes !== undefined ? { nodes: o.nodes } : {}),
+      vips: o.vip,
+      ...(o.at !== undefined ? { at: time('--at', o.at)! } : {}),
+      udpTimeoutS: duration('--udp-timeout', o.udpTimeout) / 1e9,
+      timerBNs: duration('--timer-b', o.timerB),
+      forwardWindowNs: duration('--window', o.window),
+      ...(since ? { since } : {}),
+      ...(until ? { until } : {}),
+      callIds: o.callId,
+      sipPorts: parseSipPorts(o.sipPort),
+      stdin: io.stdin,
+      signal: io.signal,
+      onProgress: progress.update,
+    });
+    progress.done();
+    if (!o.quiet) printWarnings(io, report.warnings);
+    const text =
+      o.format === 'json'
+        ? JSON.stringify(report, null, 2) + '\n'
+        : o.format === 'junit'
+          ? renderJunit(report, o.failOn)
+          : o.format === 'markdown'
+            ? renderMarkdown(report)
+            : renderTable(report, io.color && o.output === undefined);
+    await emit(o.output, text, io.stdout);
+    if (report.error) throw new StalepinError('bad_input', report.error);
+    if (o.failOn === 'never') return 0;
+    const threshold = SEVERITY_RANK[o.failOn];
+    return report.findings.some((f) => SEVERITY_RANK[f.severity] >= threshold) ? 1 : 0;
+  },
+};

@@ -1,0 +1,176 @@
+/**
+ * The LB analyzer: decoded packets in, observations out. It runs the SIP dissector and
+ * transaction tracker, classifies every finished INVITE client transaction (which backend got
+ * it: the forwarded copy seen leaving the balancer, or the backend's own response on the reply
+ * path), and keeps the flow table and backend activity. `analyze` feeds it a whole capture;
+ * `watch` feeds it live packets and asks for findings as it goes: one implementation.
+ */
+import { Anomalies } from '../core/anomalies.js';
+import { formatEndpoint, formatIP } from '../core/address.js';
+import { DecodeStatus, type Packet } from '../decode/types.js';
+import { SipDissector } from '../sip/dissector.js';
+import type { SipMessage } from '../sip/message.js';
+import type { SipParseStatus } from '../sip/parser.js';
+import { SipTracker, type SipTransaction } from '../sip/transactions.js';
+import type { SipContext } from '../sip/types.js';
+import { FlowTable, type FlowLimits, defaultFlowLimits } from './flows.js';
+import { stamp, tOf, type ForwardingHow, type Stamp } from './types.js';
+
+export interface AnalyzerOptions {
+  anomalies?: Anomalies;
+  sipPorts?: readonly number[];
+  /** RFC 3261 timer B in ns (default 32 s). */
+  timerBNs?: number;
+  /** Longest delay between an INVITE arriving and its forwarded copy (default 500 ms). */
+  forwardWindowNs?: number;
+  /** Only INVITEs first seen inside [since, until] (seconds, float) count. */
+  since?: number;
+  until?: number;
+  /** Only these Call-IDs count. */
+  callIds?: Set<string>;
+  limits?: Partial<FlowLimits>;
+  /** Called for each classified INVITE transaction (watch uses it for early findings). */
+  onInvite?: (client: string, target: string | undefined, answered: boolean) => void;
+}
+
+export interface AnalyzerCounts {
+  packets: number;
+  sipMessages: number;
+  inviteTransactions: number;
+  unansweredInvites: number;
+  /** INVITE transactions the filters (--since/--until/--call-id) left out. */
+  filteredOut: number;
+  /** Forwarded copies seen later than the window after the arriving copy. */
+  lateCopies: number;
+}
+
+export class LbAnalyzer {
+  readonly anomalies: Anomalies;
+  readonly flows: FlowTable;
+  readonly dissector: SipDissector;
+  readonly tracker: SipTracker;
+  readonly counts: AnalyzerCounts = { packets: 0, sipMessages: 0, inviteTransactions: 0, unansweredInvites: 0, filteredOut: 0, lateCopies: 0 };
+  /** Earliest and latest packet times. */
+  first: Stamp | undefined;
+  last: Stamp | undefined;
+  private readonly windowS: number;
+
+  constructor(private readonly opts: AnalyzerOptions = {}) {
+    this.anomalies = opts.anomalies ?? new Anomalies();
+    this.flows = new FlowTable({ ...defaultFlowLimits, ...opts.limits });
+    this.windowS = (opts.forwardWindowNs ?? 500e6) / 1e9;
+    this.tracker = new SipTracker({
+      anomalies: this.anomalies,
+      timerBNs: opts.timerBNs,
+      onTransaction: (tx) => this.transaction(tx),
+    });
+    this.dissector = new SipDissector({
+      anomalies: this.anomalies,
+      ports: opts.sipPorts,
+      onMessage: (msg, ctx, st) => this.message(msg, ctx, st),
+    });
+  }
+
+  /** Offer every decoded packet (the TcpReassembler must deliver into `dissector.tcp`). */
+  packet(pkt: Packet): void {
+    const f = pkt.frame;
+    this.counts.packets++;
+    if (this.first === undefined || f.sec < this.first.sec || (f.sec === this.first.sec && f.nsec < this.first.nsec)) this.first = stamp(f.sec, f.nsec, f.precision);
+    if (this.last === undefined || f.sec > this.last.sec || (f.sec === this.last.sec && f.nsec > this.last.nsec)) this.last = stamp(f.sec, f.nsec, f.precision);
+    if (pkt.status !== DecodeStatus.Ok) return;
+    if (pkt.proto === 17) this.dissector.udp(pkt);
+    else if ((pkt.proto === 1 || pkt.proto === 58) && pkt.quotedProto !== 0) this.icmp(pkt);
+    // Let timers run on capture time even when no SIP arrives (timer B for the lost INVITEs).
+    if ((this.counts.packets & 1023) === 0) this.tracker.advance(f.sec, f.nsec);
+  }
+
+  /** End of input: expire what is still open (INVITEs without a response become "incomplete"). */
+  finish(): void {
+    this.tracker.finish();
+  }
+
+  private message(msg: SipMessage, ctx: SipContext, _st: SipParseStatus): void {
+    this.counts.sipMessages++;
+    this.flows.heard(ctx.src, stamp(ctx.sec, ctx.nsec, ctx.precision));
+    this.tracker.track(msg, ctx);
+  }
+
+  private icmp(pkt: Packet): void {
+    if (pkt.quotedProto !== 17 && pkt.quotedProto !== 6) return;
+    const n = pkt.quotedIpVersion === 6 ? 16 : 4;
+    const about = formatEndpoint(formatIP(pkt.quotedDst, 0, n), pkt.quotedDstPort);
+    const from = formatIP(pkt.src, 0, pkt.ipVersion === 6 ? 16 : 4);
+    const f = pkt.frame;
+    this.flows.icmpUnreachable(about, from, pkt.icmpType, pkt.icmpCode, stamp(f.sec, f.nsec, f.precision));
+  }
+
+  private transaction(tx: SipTransaction): void {
+    if (tx.method !== 'INVITE' || tx.orphan || tx.requests.length === 0) return;
+    const first = tx.requests[0]!;
+    const at = stamp(first.sec, first.nsec, first.precision);
+    const t = tOf(at);
+    const o = this.opts;
+    if ((o.since !== undefined && t < o.since) || (o.until !== undefined && t > o.until) || (o.callIds && !o.callIds.has(tx.callId))) {
+      this.counts.filteredOut++;
+      return;
+    }
+    this.counts.inviteTransactions++;
+    const client = first.src;
+    const dst = first.dst;
+    let target: string | undefined;
+    let how: ForwardingHow | undefined;
+    let sent = 0;
+    // The forwarded copy: the same transaction leaving towards another address, close in time
+    // to a copy arriving at `dst` (retransmissions are forwarded too, so any arriving copy counts).
+    for (const r of tx.requests) {
+      if (r.dst === dst) {
+        if (r.src === client) sent++;
+        continue;
+      }
+      if (target !== undefined || r.dst === client) continue;
+      const rt = r.sec + r.nsec * 1e-9;
+      let near = false;
+      for (const a of tx.requests) {
+        if (a.dst !== dst) continue;
+        const d = rt - (a.sec + a.nsec * 1e-9);
+        if (d >= -0.001 && d <= this.windowS) {
+          near = true;
+          break;
+        }
+      }
+      if (near) {
+        target = r.dst;
+        how = 'egress-copy';
+      } else this.counts.lateCopies++;
+    }
+    if (sent === 0) sent = 1;
+    sent += Math.max(0, tx.requestCount - tx.requests.length);
+    // The reply path: a response sent by someone other than the address the client used.
+    if (target === undefined) {
+      for (const resp of [tx.firstProvisional, tx.final]) {
+        if (resp && resp.src !== dst && resp.src !== client && !resp.inner) {
+          target = resp.src;
+          how = 'reply-path';
+          break;
+        }
+      }
+    }
+    const answered = tx.responseCount > 0;
+    if (!answered) this.counts.unansweredInvites++;
+    const transport = first.transport;
+    this.flows.addInvite({
+      transport,
+      client,
+      clientIp: client.startsWith('[') ? client.slice(1, client.indexOf(']')) : client.slice(0, client.lastIndexOf(':')),
+      dst,
+      callId: tx.callId,
+      at,
+      target,
+      how,
+      answered,
+      sent,
+      timedOut: tx.state === 'unanswered',
+    });
+    o.onInvite?.(client, target, answered);
+  }
+}

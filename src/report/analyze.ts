@@ -1,0 +1,87 @@
+/**
+ * The analyze report (schema stalepin/report@1, described by docs/report.schema.json): one
+ * typed record, built once; every format renders it without changing it.
+ */
+import type { AnomalyRecord, Warning } from '../core/anomalies.js';
+import type { Finding, Severity, Target } from '../findings/types.js';
+import type { Flow } from '../observe/types.js';
+import { isoOf } from '../observe/types.js';
+
+export const REPORT_SCHEMA = 'stalepin/report@1';
+
+export interface ReportInput {
+  file: string;
+  kind: 'capture' | 'conntrack' | 'conntrack-events' | 'inventory' | 'ignored';
+  format: string;
+  /** Why it was taken as that kind (content, not name). */
+  why: string;
+}
+
+export interface ReportFlow {
+  transport: 'udp' | 'tcp';
+  client: string;
+  dst: string;
+  invites: number;
+  answered: number;
+  unanswered: number;
+  calls: number;
+  first: string | null;
+  last: string | null;
+  targets: { target: string; how: string; invites: number; answered: number; unanswered: number; first: string | null; last: string | null }[];
+  notForwarded: number;
+}
+
+export interface Report {
+  schema: typeof REPORT_SCHEMA;
+  generator: string;
+  inputs: ReportInput[];
+  window: { since: string | null; until: string | null; callIds: string[] };
+  summary: {
+    packets: number;
+    sipMessages: number;
+    inviteTransactions: number;
+    unansweredInvites: number;
+    flows: number;
+    services: string[];
+    first: string | null;
+    last: string | null;
+    findings: Record<Severity, number>;
+  };
+  targets: Target[];
+  findings: Finding[];
+  flows: ReportFlow[];
+  anomalies: AnomalyRecord[];
+  warnings: Warning[];
+  /** Set when a read error stopped the run early (the report covers what came before it). */
+  error?: string;
+}
+
+export function reportFlows(flows: Flow[]): ReportFlow[] {
+  return flows.map((f) => ({
+    transport: f.transport,
+    client: f.client,
+    dst: f.dst,
+    invites: f.invites,
+    answered: f.answered,
+    unanswered: f.unanswered,
+    calls: f.calls,
+    first: isoOf(f.first),
+    last: isoOf(f.last),
+    targets: [...f.targets.values()].map((u) => ({
+      target: u.target,
+      how: u.how,
+      invites: u.invites,
+      answered: u.answered,
+      unanswered: u.unanswered,
+      first: isoOf(u.first),
+      last: isoOf(u.last),
+    })),
+    notForwarded: f.notForwarded,
+  }));
+}
+
+export function countBySeverity(findings: Finding[]): Record<Severity, number> {
+  const out: Record<Severity, number> = { critical: 0, warning: 0, info: 0 };
+  for (const f of findings) out[f.severity]++;
+  return out;
+}
