@@ -1,68 +1,59 @@
 /**
- * Address text from conntrack output into canonical form (src/core/address.ts). IPv4 as the
- * kernel prints it is already canonical and only validated; IPv6 (full form in
- * /proc/net/nf_conntrack, compressed elsewhere) goes through normalizeIP behind a bounded
- * cache, because a table holds few distinct addresses and many entries.
+ * Address text from conntrack output into canonical form (src/core/address.ts).
+ *
+ * A table holds few distinct addresses and many entries, so raw address bytes go through a
+ * direct-mapped intern cache: a hit costs one hash and one compare, returns the same canonical
+ * string every time (so maps keyed by it hash once), and allocates nothing. IPv4 as the kernel
+ * prints it is canonical already; IPv6 (full form in /proc/net/nf_conntrack, compressed
+ * elsewhere) goes through normalizeIP once per distinct spelling. The cache is a fixed array:
+ * a collision replaces the slot, so memory stays bounded whatever the input.
  */
 import { normalizeIP } from '../core/address.js';
 
-const V6_CACHE_MAX = 4096;
-const v6cache = new Map<string, string>();
+const SLOTS = 1 << 16;
+const rawOf: (string | undefined)[] = new Array(SLOTS);
+const canonOf: string[] = new Array(SLOTS);
 
-/** Canonical address for s[a, b), or undefined when it is not an IP address. */
-export function canonicalAddr(s: string, a: number, b: number): string | undefined {
-  let dots = 0;
-  let colon = false;
-  let digits = 0;
-  let octet = 0;
-  for (let i = a; i < b; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (!colon) {
-        octet = octet * 10 + (c - 48);
-        digits++;
-        if (digits > 3 || octet > 255) {
-          if (!colon) colon = hasColon(s, i, b);
-          if (!colon) return undefined;
-        }
-      }
-    } else if (c === 46) {
-      if (!colon) {
-        if (digits === 0) return undefined;
-        dots++;
-        digits = 0;
-        octet = 0;
-      }
-    } else if (c === 58) {
-      colon = true;
-    } else if (!((c >= 97 && c <= 102) || (c >= 65 && c <= 70))) {
-      return undefined;
-    } else if (!colon) {
-      colon = hasColon(s, i, b);
-      if (!colon) return undefined;
-    }
-  }
-  if (!colon) {
-    if (dots !== 3 || digits === 0) return undefined;
-    // Leading zeros ("010.0.0.1") are not canonical; normalise them (rare).
-    const text = s.slice(a, b);
-    return /(^|\.)0\d/.test(text) ? normalizeIP(text.replace(/(^|\.)0+(\d)/g, '$1$2')) : text;
-  }
-  const text = s.slice(a, b);
-  const hit = v6cache.get(text);
-  if (hit !== undefined) return hit;
-  const n = normalizeIP(text);
-  if (n === undefined) return undefined;
-  if (v6cache.size >= V6_CACHE_MAX) v6cache.clear();
-  v6cache.set(text, n);
-  return n;
-}
-
-function hasColon(s: string, from: number, to: number): boolean {
-  const k = s.indexOf(':', from);
-  return k >= 0 && k < to;
-}
-
+/** Canonical text of an IPv4 or IPv6 address, or undefined when it is not one. */
 export function canonical(text: string): string | undefined {
-  return canonicalAddr(text, 0, text.length);
+  let colon = false;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 58) colon = true;
+  if (!colon) {
+    // Fast path for the kernel's own dotted quads; anything odd goes through the full parser.
+    if (/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(text)) return text;
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(text)) return undefined;
+    return normalizeIP(text.replace(/(^|\.)0+(\d)/g, '$1$2'));
+  }
+  return normalizeIP(text);
+}
+
+/** Canonical address for the bytes b[a, e), or undefined when they are not an IP address. */
+export function addrFromBytes(b: Buffer, a: number, e: number): string | undefined {
+  const len = e - a;
+  if (len <= 0 || len > 45) return undefined;
+  let h = len;
+  for (let i = a; i < e; i++) h = (Math.imul(h, 31) + b[i]!) | 0;
+  const slot = (h ^ (h >>> 16)) & (SLOTS - 1);
+  const raw = rawOf[slot];
+  if (raw !== undefined && raw.length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (raw.charCodeAt(i) !== b[a + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return canonOf[slot];
+  }
+  for (let i = a; i < e; i++) {
+    const c = b[i]!;
+    // digits . : a-f A-F only
+    if (!((c >= 48 && c <= 58) || c === 46 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return undefined;
+  }
+  const text = b.toString('latin1', a, e);
+  const canon = canonical(text);
+  if (canon === undefined) return undefined;
+  rawOf[slot] = text;
+  canonOf[slot] = canon;
+  return canon;
 }

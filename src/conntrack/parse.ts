@@ -6,7 +6,6 @@
  * file:line and is skipped; a source that is mostly not conntrack output is a bad_input error.
  */
 import { promises as fs } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
 import { Anomalies, type Warning } from '../core/anomalies.js';
 import { StalepinError } from '../core/errors.js';
 import { formatIso, type Timestamp } from '../core/time.js';
@@ -15,7 +14,7 @@ import { detectFamily, isIgnorable, refineText, type FormatFamily } from './dete
 import { ConntrackEntry, type ConntrackFormat } from './entry.js';
 import { isIpvsHeader, parseIpvsadmLine, parseIpvsProcLine } from './ipvs.js';
 import { parseSaveLine } from './save.js';
-import { newTextLineInfo, parseTextLine } from './text.js';
+import { newTextLineInfo, parseTextBytes } from './text.js';
 import { parseXmlFlow, XmlFlowCollector } from './xml.js';
 
 /** Longest line we accept; conntrack lines are a few hundred characters. */
@@ -92,6 +91,28 @@ export class ConntrackParser {
     private readonly onEntry: (e: ConntrackEntry) => void,
   ) {}
 
+  /** One line as bytes b[a, z) (without the newline). */
+  lineBytes(b: Buffer, a: number, z: number, lineNo: number): void {
+    if (this.family === 'text') {
+      this.lines = lineNo;
+      // Blank, comment and "... have been shown." lines, decided on the first byte.
+      let k = a;
+      while (k < z && (b[k] === 32 || b[k] === 9)) k++;
+      if (k === z || b[k] === 35 /* # */) return;
+      if (b[k] === 99 /* c */ && isIgnorable(b.toString('utf8', a, z))) return;
+      const e = this.entry;
+      if (!parseTextBytes(b, a, z, e, this.info)) {
+        this.reject(b.toString('utf8', a, z), lineNo, this.info.error);
+        return;
+      }
+      if (this.format === undefined) this.format = refineText(this.info);
+      this.accept(e, lineNo);
+      return;
+    }
+    this.line(b.toString('utf8', a, z), lineNo);
+  }
+
+  /** One line as text; the structural formats (XML, save, IPVS) and detection work here. */
   line(text: string, lineNo: number): void {
     this.lines = lineNo;
     if (this.family === undefined) {
@@ -106,11 +127,11 @@ export class ConntrackParser {
     const e = this.entry;
     let why = '';
     switch (this.family) {
-      case 'text':
-        if (isIgnorable(text)) return;
-        if (!parseTextLine(text, e, this.info)) why = this.info.error;
-        else if (this.format === undefined) this.format = refineText(this.info);
-        break;
+      case 'text': {
+        const b = Buffer.from(text, 'utf8');
+        this.lineBytes(b, 0, b.length, lineNo);
+        return;
+      }
       case 'xml': {
         const flow = this.xml.push(text, lineNo);
         if (flow === '') return;
@@ -142,6 +163,10 @@ export class ConntrackParser {
       this.reject(text, lineNo, why);
       return;
     }
+    this.accept(e, lineNo);
+  }
+
+  private accept(e: ConntrackEntry, lineNo: number): void {
     e.line = lineNo;
     this.good++;
     this.noteTime(e);
@@ -219,59 +244,72 @@ export class ConntrackParser {
   }
 }
 
-/** Splits decoded text chunks into lines; only an unfinished line is carried over. */
+/**
+ * Splits byte chunks into lines. Complete lines are parsed in place in the chunk; only an
+ * unfinished last line is copied to a carry buffer (bounded by MAX_LINE_CHARS), so memory does
+ * not grow with the input and multi-byte characters split across chunks stay whole.
+ */
 export class LineSplitter {
-  private carry = '';
+  private carry = Buffer.allocUnsafe(4096);
+  private carryLen = 0;
   private tooLong = false;
   lineNo = 0;
 
   constructor(private readonly parser: ConntrackParser) {}
 
-  push(chunk: string): void {
+  private append(b: Buffer, a: number, z: number): boolean {
+    const need = this.carryLen + (z - a);
+    if (need > MAX_LINE_CHARS) return false;
+    if (need > this.carry.length) {
+      const bigger = Buffer.allocUnsafe(Math.min(MAX_LINE_CHARS, Math.max(need, this.carry.length * 2)));
+      this.carry.copy(bigger, 0, 0, this.carryLen);
+      this.carry = bigger;
+    }
+    b.copy(this.carry, this.carryLen, a, z);
+    this.carryLen = need;
+    return true;
+  }
+
+  private emit(b: Buffer, a: number, z: number): void {
+    if (z > a && b[z - 1] === 13) z--;
+    this.parser.lineBytes(b, a, z, this.lineNo);
+  }
+
+  push(chunk: Buffer): void {
     let start = 0;
     const n = chunk.length;
     while (start < n) {
-      const nl = chunk.indexOf('\n', start);
+      const nl = chunk.indexOf(10, start);
       if (nl < 0) {
-        if (this.tooLong) return;
-        if (this.carry.length + (n - start) > MAX_LINE_CHARS) {
+        if (!this.tooLong && !this.append(chunk, start, n)) {
           this.tooLong = true;
-          this.carry = '';
-          return;
+          this.carryLen = 0;
         }
-        this.carry = this.carry === '' ? chunk.slice(start) : this.carry + chunk.slice(start);
         return;
       }
-      let line = chunk.slice(start, nl);
-      start = nl + 1;
       this.lineNo++;
       if (this.tooLong) {
         this.tooLong = false;
         this.parser.lineTooLong(this.lineNo);
-        continue;
-      }
-      if (this.carry !== '') {
-        line = this.carry + line;
-        this.carry = '';
-        if (line.length > MAX_LINE_CHARS) {
-          this.parser.lineTooLong(this.lineNo);
-          continue;
-        }
-      }
-      if (line.length > 0 && line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-      this.parser.line(line, this.lineNo);
+      } else if (this.carryLen > 0) {
+        if (this.append(chunk, start, nl)) this.emit(this.carry, 0, this.carryLen);
+        else this.parser.lineTooLong(this.lineNo);
+        this.carryLen = 0;
+      } else this.emit(chunk, start, nl);
+      start = nl + 1;
     }
   }
 
   end(): void {
     if (this.tooLong) {
       this.lineNo++;
+      this.tooLong = false;
       this.parser.lineTooLong(this.lineNo);
-    } else if (this.carry !== '') {
+    } else if (this.carryLen > 0) {
       this.lineNo++;
-      const line = this.carry;
-      this.carry = '';
-      this.parser.line(line.endsWith('\r') ? line.slice(0, -1) : line, this.lineNo);
+      const len = this.carryLen;
+      this.carryLen = 0;
+      this.emit(this.carry, 0, len);
     }
   }
 }
@@ -307,7 +345,6 @@ export async function parseConntrackFile(path: string, opts: ParseOptions): Prom
     if (st.isDirectory()) throw new StalepinError('bad_input', 'cannot read: is a directory', { file: opts.file });
     const parser = new ConntrackParser(opts.file, opts.onEntry);
     const splitter = new LineSplitter(parser);
-    const decoder = new StringDecoder('utf8');
     const buf = Buffer.allocUnsafe(opts.chunkSize ?? 1 << 20);
     for (;;) {
       if (opts.signal?.aborted) break;
@@ -318,10 +355,9 @@ export async function parseConntrackFile(path: string, opts: ParseOptions): Prom
         throw ioError(opts.file, e as NodeJS.ErrnoException);
       }
       if (n === 0) break;
-      splitter.push(decoder.write(buf.subarray(0, n)));
+      splitter.push(buf.subarray(0, n));
       if (opts.onChunk) await opts.onChunk();
     }
-    splitter.push(decoder.end());
     splitter.end();
     parser.finish();
     const mtimeNs = st.mtimeNs;
@@ -342,13 +378,11 @@ export async function parseConntrackStream(
 ): Promise<ParseSummary> {
   const parser = new ConntrackParser(opts.file, opts.onEntry);
   const splitter = new LineSplitter(parser);
-  const decoder = new StringDecoder('utf8');
   for await (const chunk of stream as AsyncIterable<Buffer | string>) {
-    splitter.push(typeof chunk === 'string' ? chunk : decoder.write(chunk));
+    splitter.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
     if (opts.onChunk) await opts.onChunk();
     if (opts.signal?.aborted) break;
   }
-  splitter.push(decoder.end());
   splitter.end();
   parser.finish();
   return parser.summary(snapshotOf(parser, opts.at, opts.now ? { ...opts.now, source: 'now' } : undefined));
@@ -359,7 +393,7 @@ export function parseConntrackText(text: string, file = '<text>', at?: Timestamp
   const entries: ConntrackEntry[] = [];
   const parser = new ConntrackParser(file, (e) => entries.push(e.clone()));
   const splitter = new LineSplitter(parser);
-  splitter.push(text);
+  splitter.push(Buffer.from(text, 'utf8'));
   splitter.end();
   parser.finish();
   return { entries, summary: parser.summary(snapshotOf(parser, at, undefined)) };

@@ -32,9 +32,17 @@ function ep(ip: string, port: number): string {
   return port >= 0 ? formatEndpoint(ip, port) : ip.includes(':') ? `[${ip}]` : ip;
 }
 
+/** Row under construction: protocol counts by number, names resolved once at the end. */
+interface Acc {
+  row: SummaryRow;
+  byNum: Map<number, number>;
+}
+
 export class ConntrackSummary {
-  private readonly byService = new Map<string, Map<number, Map<string, Map<number, SummaryRow>>>>();
-  private readonly list: SummaryRow[] = [];
+  private readonly byService = new Map<string, Map<number, Map<string, Map<number, Acc>>>>();
+  private readonly list: Acc[] = [];
+  /** Name printed for each protocol number (the first seen). */
+  private readonly protoNames = new Map<number, string>();
 
   add(e: ConntrackEntry): void {
     let a = this.byService.get(e.orig.dst);
@@ -43,29 +51,44 @@ export class ConntrackSummary {
     if (!b) a.set(e.orig.dport, (b = new Map()));
     let c = b.get(e.reply.src);
     if (!c) b.set(e.reply.src, (c = new Map()));
-    let row = c.get(e.reply.sport);
-    if (!row) {
-      row = { service: ep(e.orig.dst, e.orig.dport), target: ep(e.reply.src, e.reply.sport), entries: 0, assured: 0, unreplied: 0, snat: 0, byProto: {} };
-      c.set(e.reply.sport, row);
-      this.list.push(row);
+    let acc = c.get(e.reply.sport);
+    if (!acc) {
+      acc = { row: { service: ep(e.orig.dst, e.orig.dport), target: ep(e.reply.src, e.reply.sport), entries: 0, assured: 0, unreplied: 0, snat: 0, byProto: {} }, byNum: new Map() };
+      c.set(e.reply.sport, acc);
+      this.list.push(acc);
     }
+    const row = acc.row;
     row.entries++;
     if (e.assured) row.assured++;
     if (e.unreplied) row.unreplied++;
     if (e.reply.dst !== e.orig.src || e.reply.dport !== e.orig.sport) row.snat++;
-    row.byProto[e.proto] = (row.byProto[e.proto] ?? 0) + 1;
+    const k = e.protoNum;
+    acc.byNum.set(k, (acc.byNum.get(k) ?? 0) + 1);
+    if (!this.protoNames.has(k)) this.protoNames.set(k, e.proto);
+  }
+
+  private finished(): SummaryRow[] {
+    for (const a of this.list) {
+      const by: Record<string, number> = {};
+      for (const [k, n] of a.byNum) {
+        const name = this.protoNames.get(k) ?? String(k);
+        by[name] = (by[name] ?? 0) + n;
+      }
+      a.row.byProto = by;
+    }
+    return this.list.map((a) => a.row);
   }
 
   /** Rows sorted by service, then by entries (most first), then target. */
   rows(): SummaryRow[] {
-    return [...this.list].sort((x, y) => (x.service < y.service ? -1 : x.service > y.service ? 1 : y.entries - x.entries || (x.target < y.target ? -1 : x.target > y.target ? 1 : 0)));
+    return this.finished().sort((x, y) => (x.service < y.service ? -1 : x.service > y.service ? 1 : y.entries - x.entries || (x.target < y.target ? -1 : x.target > y.target ? 1 : 0)));
   }
 
   totals(): SummaryTotals {
     const t: SummaryTotals = { entries: 0, assured: 0, unreplied: 0, services: 0, targets: 0, byProto: {} };
     const services = new Set<string>();
     const targets = new Set<string>();
-    for (const r of this.list) {
+    for (const r of this.finished()) {
       t.entries += r.entries;
       t.assured += r.assured;
       t.unreplied += r.unreplied;
