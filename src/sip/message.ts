@@ -73,22 +73,15 @@ const LONG_TO_COMPACT: Record<string, string> = Object.fromEntries(Object.entrie
 // ignoreBOM: a byte order mark inside a header value is content, not a marker to drop.
 const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
+// Node's Buffer latin1Slice works on any Uint8Array and returns a flat string in one call; a
+// char-by-char concatenation builds a rope that costs memory and GC time until flattened.
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, s: number, e: number) => string }).latin1Slice;
+
 /** Bytes to a string: ASCII fast, UTF-8 otherwise (invalid sequences become U+FFFD). */
 export function decodeText(b: Uint8Array, s: number, e: number): string {
   if (e <= s) return '';
-  let ascii = true;
-  for (let i = s; i < e; i++) {
-    if (b[i]! >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (!ascii) return textDecoder.decode(b.subarray(s, e));
-  if (e - s <= 48) {
-    let out = '';
-    for (let i = s; i < e; i++) out += String.fromCharCode(b[i]!);
-    return out;
-  }
+  for (let i = s; i < e; i++) if (b[i]! >= 0x80) return textDecoder.decode(b.subarray(s, e));
+  if (latin1Slice !== undefined) return latin1Slice.call(b, s, e);
   return String.fromCharCode.apply(null, b.subarray(s, e) as unknown as number[]);
 }
 

@@ -17,7 +17,8 @@
  * retransmission.
  *
  * Memory: a transaction is summarised (emitted through onTransaction) and dropped when it is
- * over: a final response plus a linger period for retransmissions, no response by timer B
+ * over: a final response plus a linger period for retransmissions (32 s for INVITE, timer D;
+ * 5 s for the others, timer K), no response by timer B
  * ("unanswered"), or only provisional responses by timer C. Calls are emitted and dropped a
  * linger period after they end, or after an idle period. Both tables have a cap; past it the
  * oldest entry is emitted early with `evicted` set and counted as an anomaly. Time is capture
@@ -154,8 +155,12 @@ export interface TrackerOptions {
   timerBNs?: number;
   /** Provisional only for this long: given up as "no-final" (default 180 s, timer C). */
   timerCNs?: number;
-  /** Kept after the final response (or a call's end) for retransmissions (default 32 s). */
+  /** An INVITE transaction is kept this long after its final response, for retransmissions of it and the ACK (default 32 s, timer D). */
   lingerNs?: number;
+  /** A non-INVITE transaction (and an ACK for a 2xx) is kept this long after its final response (default 5 s, timer K). */
+  nonInviteLingerNs?: number;
+  /** A call is kept this long after it ended (default 5 s). */
+  callLingerNs?: number;
   /** An established call with no message for this long ends with "timeout" (default 3600 s). */
   callIdleNs?: number;
   /** Live transactions at most (default 200000); beyond, the oldest is evicted. */
@@ -197,6 +202,9 @@ interface Tx extends SipTransaction {
   /** Seen responses: "code|hop" strings, for retransmission flags (bounded by maxCopies). */
   seenResponses: string[];
   initialInvite: boolean;
+  /** Slots in the timer B and C queues, so a finished transaction is not kept alive by them. */
+  bSlot: number;
+  cSlot: number;
 }
 
 interface Call extends SipCall {
@@ -208,33 +216,45 @@ interface Call extends SipCall {
   tEnd: number;
   cancelSeen: boolean;
   done: boolean;
-  firstInvite: Tx | undefined;
+  /** Slot in the idle queue, so a finished call is not kept alive by it until its deadline. */
+  idleSlot: number;
 }
 
-/** FIFO of items with non-decreasing deadlines (each queue has one fixed delay). */
+/**
+ * FIFO of items with non-decreasing deadlines (each queue has one fixed delay). push() returns
+ * an absolute slot number so an item can be removed early without searching.
+ */
 class Fifo<T> {
-  private items: T[] = [];
+  private items: (T | undefined)[] = [];
   private deadlines: number[] = [];
   private head = 0;
-  push(item: T, deadline: number): void {
+  /** Absolute slot number of items[0]. */
+  private base = 0;
+  push(item: T, deadline: number): number {
     this.items.push(item);
     this.deadlines.push(deadline);
+    return this.base + this.items.length - 1;
+  }
+  /** Forget the item in `slot` (if it is still that item). */
+  remove(slot: number, item: T): void {
+    const i = slot - this.base;
+    if (i >= this.head && i < this.items.length && this.items[i] === item) this.items[i] = undefined;
   }
   /** Next item whose deadline is <= now, or undefined. */
   pop(now: number): T | undefined {
-    if (this.head >= this.items.length || this.deadlines[this.head]! > now) return undefined;
-    const it = this.items[this.head]!;
-    this.items[this.head] = undefined as unknown as T;
-    this.head++;
-    if (this.head > 4096 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.deadlines = this.deadlines.slice(this.head);
-      this.head = 0;
+    while (this.head < this.items.length && this.deadlines[this.head]! <= now) {
+      const it = this.items[this.head];
+      this.items[this.head] = undefined;
+      this.head++;
+      if (this.head > 4096 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.deadlines = this.deadlines.slice(this.head);
+        this.base += this.head;
+        this.head = 0;
+      }
+      if (it !== undefined) return it;
     }
-    return it;
-  }
-  popAny(): T | undefined {
-    return this.pop(Infinity);
+    return undefined;
   }
   get length(): number {
     return this.items.length - this.head;
@@ -266,6 +286,8 @@ export class SipTracker {
   private readonly timerB: number;
   private readonly timerC: number;
   private readonly linger: number;
+  private readonly shortLinger: number;
+  private readonly callLinger: number;
   private readonly idle: number;
   private readonly maxTx: number;
   private readonly maxCalls: number;
@@ -280,6 +302,7 @@ export class SipTracker {
   private readonly qB = new Fifo<Tx>();
   private readonly qC = new Fifo<Tx>();
   private readonly qLinger = new Fifo<Tx>();
+  private readonly qLingerShort = new Fifo<Tx>();
   private readonly qCallEnd = new Fifo<Call>();
   private readonly qCallIdle = new Fifo<Call>();
   private finishing = false;
@@ -296,6 +319,8 @@ export class SipTracker {
     this.timerB = opts.timerBNs ?? DEFAULT_TIMER_B_NS;
     this.timerC = opts.timerCNs ?? 180e9;
     this.linger = opts.lingerNs ?? 32e9;
+    this.shortLinger = opts.nonInviteLingerNs ?? 5e9;
+    this.callLinger = opts.callLingerNs ?? 5e9;
     this.idle = opts.callIdleNs ?? 3600e9;
     this.maxTx = opts.maxTransactions ?? 200_000;
     this.maxCalls = opts.maxCalls ?? 100_000;
@@ -402,12 +427,14 @@ export class SipTracker {
       call: undefined,
       seenResponses: [],
       initialInvite: method === 'INVITE' && msg.toTag === '',
+      bSlot: -1,
+      cSlot: -1,
     };
     this.byKey.set(key, tx);
     this.live.set(tx.id, tx);
     this.stats.transactions++;
     if (method === 'INVITE') this.stats.inviteTransactions++;
-    this.qB.push(tx, t + this.timerB);
+    tx.bSlot = this.qB.push(tx, t + this.timerB);
     return tx;
   }
 
@@ -449,7 +476,7 @@ export class SipTracker {
       if (method === 'ACK') {
         tx.state = 'completed';
         tx.tFinal = t;
-        this.qLinger.push(tx, t + this.linger);
+        this.qLingerShort.push(tx, t + this.shortLinger);
       }
     } else if (tx.orphan && tx.requestCount === 0) {
       tx.orphan = false;
@@ -522,7 +549,8 @@ export class SipTracker {
         tx.finalResponseNs = dt;
         tx.state = 'completed';
         tx.tFinal = t;
-        this.qLinger.push(tx, t + this.linger);
+        if (tx.method === 'INVITE') this.qLinger.push(tx, t + this.linger);
+        else this.qLingerShort.push(tx, t + this.shortLinger);
       }
     }
     this.attachCall(tx, msg, ctx, t, info);
@@ -592,12 +620,12 @@ export class SipTracker {
       tEnd: -1,
       cancelSeen: false,
       done: false,
-      firstInvite: tx,
+      idleSlot: -1,
     };
     this.calls.set(key, call);
     this.liveCalls.set(call.id, call);
     this.stats.calls++;
-    this.qCallIdle.push(call, t + this.idle);
+    call.idleSlot = this.qCallIdle.push(call, t + this.idle);
     return call;
   }
 
@@ -685,7 +713,7 @@ export class SipTracker {
     call.endSec = at.sec;
     call.endNsec = at.nsec;
     call.tEnd = t;
-    this.qCallEnd.push(call, t + this.linger);
+    this.qCallEnd.push(call, t + this.callLinger);
   }
 
   // ---------------------------------------------------------------- expiry
@@ -697,7 +725,7 @@ export class SipTracker {
       if (tx.state === 'calling') {
         tx.state = 'unanswered';
         this.finishTx(tx);
-      } else if (tx.state === 'proceeding') this.qC.push(tx, tx.t0 + this.timerC);
+      } else if (tx.state === 'proceeding') tx.cSlot = this.qC.push(tx, tx.t0 + this.timerC);
     }
     while ((tx = this.qC.pop(now)) !== undefined) {
       if (tx.done || tx.state !== 'proceeding') continue;
@@ -705,9 +733,10 @@ export class SipTracker {
       this.finishTx(tx);
     }
     while ((tx = this.qLinger.pop(now)) !== undefined) if (!tx.done) this.finishTx(tx);
+    while ((tx = this.qLingerShort.pop(now)) !== undefined) if (!tx.done) this.finishTx(tx);
     let call: Call | undefined;
     while ((call = this.qCallEnd.pop(now)) !== undefined) {
-      if (call.done || call.tEnd < 0 || call.tEnd + this.linger > now) continue;
+      if (call.done || call.tEnd < 0 || call.tEnd + this.callLinger > now) continue;
       this.finishCall(call);
     }
     while ((call = this.qCallIdle.pop(now)) !== undefined) {
@@ -718,12 +747,14 @@ export class SipTracker {
         call.endSec = this.baseSec + Math.floor(t / 1e9);
         call.endNsec = t - Math.floor(t / 1e9) * 1e9;
         this.finishCall(call);
-      } else this.qCallIdle.push(call, call.tLast + this.idle);
+      } else call.idleSlot = this.qCallIdle.push(call, call.tLast + this.idle);
     }
   }
 
   private finishTx(tx: Tx): void {
     tx.done = true;
+    this.qB.remove(tx.bSlot, tx);
+    this.qC.remove(tx.cSlot, tx);
     for (const k of tx.keys) if (this.byKey.get(k) === tx) this.byKey.delete(k);
     this.live.delete(tx.id);
     if (tx.method === 'INVITE' && tx.state === 'no-final' && tx.initialInvite && !this.finishing) {
@@ -734,7 +765,7 @@ export class SipTracker {
         call.endSec = this.baseSec + Math.floor(t / 1e9);
         call.endNsec = t - Math.floor(t / 1e9) * 1e9;
         call.tEnd = t;
-        this.qCallEnd.push(call, t + this.linger);
+        this.qCallEnd.push(call, t + this.callLinger);
       }
     }
     if (tx.method === 'INVITE' && tx.state === 'unanswered') {
@@ -749,7 +780,7 @@ export class SipTracker {
           call.endSec = this.baseSec + Math.floor(t / 1e9);
           call.endNsec = t - Math.floor(t / 1e9) * 1e9;
           call.tEnd = t;
-          this.qCallEnd.push(call, t + this.linger);
+          this.qCallEnd.push(call, t + this.callLinger);
         }
       }
     }
@@ -758,6 +789,7 @@ export class SipTracker {
 
   private finishCall(call: Call): void {
     call.done = true;
+    this.qCallIdle.remove(call.idleSlot, call);
     if (this.calls.get(call.key) === call) this.calls.delete(call.key);
     this.liveCalls.delete(call.id);
     this.onCall(stripCall(call));
