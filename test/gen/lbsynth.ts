@@ -186,6 +186,8 @@ export function generateLbCapture(path: string, opts: Partial<LbSynthOptions> = 
     push({ t: t + 40_000, src: cip, sport: cport, dst: backend, dport: SIP_PORT, payload });
   };
   const backendSends = (t: number, cip: string, cport: number, backend: string, payload: Uint8Array): void => {
+    // A terminated node sends nothing, not even the rest of the calls it had in progress.
+    if (backend === dead && t >= failNs) return;
     push({ t, src: backend, sport: SIP_PORT, dst: cip, dport: cport, payload });
     push({ t: t + 40_000, src: VIP, sport: SIP_PORT, dst: cip, dport: cport, payload });
   };
@@ -265,6 +267,15 @@ export function generateLbCapture(path: string, opts: Partial<LbSynthOptions> = 
   };
 }
 
+/** The backend inventory an operator would have written down: the dead node and when it went. */
+export function inventoryFor(truth: LbSynthTruth): { nodes: { address: string; port: number; name: string; state: string; since?: string }[] } {
+  const node = (ep: string, i: number, state: string, since?: string) => {
+    const [address, port] = [ep.slice(0, ep.lastIndexOf(':')), Number(ep.slice(ep.lastIndexOf(':') + 1))];
+    return { address, port, name: `backend-${i}`, state, ...(since ? { since } : {}) };
+  };
+  return { nodes: [node(truth.deadBackend, 0, 'terminated', truth.failoverAt), ...truth.liveBackends.map((b, i) => node(b, i + 1, 'active'))] };
+}
+
 // CLI: tsx test/gen/lbsynth.ts OUT.pcap [MB]  (writes OUT.pcap and OUT.truth.json)
 if (process.argv[1] && process.argv[1].endsWith('lbsynth.ts')) {
   const out = process.argv[2];
@@ -275,5 +286,6 @@ if (process.argv[1] && process.argv[1].endsWith('lbsynth.ts')) {
   const mb = Number(process.argv[3] ?? 20);
   const truth = generateLbCapture(out, { targetBytes: mb * 1024 * 1024 });
   writeFileSync(out.replace(/\.pcap$/, '') + '.truth.json', JSON.stringify(truth, null, 2) + '\n');
+  writeFileSync(out.replace(/\.pcap$/, '') + '.inventory.json', JSON.stringify(inventoryFor(truth), null, 2) + '\n');
   process.stdout.write(`${out}: ${truth.packets} packets, ${(truth.bytes / 1048576).toFixed(1)} MB, ${truth.calls} calls, ${truth.pinned.length} pinned flows\n`);
 }
