@@ -106,6 +106,8 @@ export class ConntrackParser {
         return;
       }
       if (this.format === undefined) this.format = refineText(this.info);
+      // Only the kernel's printer shows zone=0: one such line anywhere makes it /proc.
+      else if (this.format === 'extended' && this.info.zone0) this.format = 'proc';
       this.accept(e, lineNo);
       return;
     }
