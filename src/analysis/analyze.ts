@@ -108,6 +108,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     ...(opts.since ? { since: opts.since.sec + opts.since.nsec * 1e-9 } : {}),
     ...(opts.until ? { until: opts.until.sec + opts.until.nsec * 1e-9 } : {}),
     ...(opts.callIds.length ? { callIds: new Set(opts.callIds) } : {}),
+    // An all-answered flow idle for longer than the tracker remembers it cannot be pinned.
+    limits: { idleS: opts.udpTimeoutS + opts.timerBNs / 1e9 },
   });
   let error: StalepinError | undefined;
   if (captures.length) {
@@ -128,7 +130,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   }
 
   const flows = analyzer.flows.sorted();
-  const result = evaluate(flows, analyzer.flows.backends, {
+  const result = evaluate(flows, analyzer.flows, {
     ...defaultRuleOptions,
     udpTimeoutS: opts.udpTimeoutS,
     vips: opts.vips.map(normalizeVip),
@@ -139,6 +141,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   });
   if (analyzer.flows.droppedFlows) anomalies.add('flow_table_full', undefined, analyzer.flows.droppedFlows);
   if (analyzer.flows.droppedLost) anomalies.add('lost_invite_records_dropped', undefined, analyzer.flows.droppedLost);
+  if (analyzer.flows.droppedHeard) anomalies.add('heard_table_full', undefined, analyzer.flows.droppedHeard);
 
   return {
     schema: REPORT_SCHEMA,
@@ -150,7 +153,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
       sipMessages: analyzer.counts.sipMessages,
       inviteTransactions: analyzer.counts.inviteTransactions,
       unansweredInvites: analyzer.counts.unansweredInvites,
-      flows: flows.length,
+      flows: flows.length + analyzer.flows.flowsRetired,
+      flowsRetired: analyzer.flows.flowsRetired,
       services: result.services,
       first: isoOf(analyzer.first),
       last: isoOf(analyzer.last),

@@ -14,6 +14,7 @@
 import { parseEndpoint } from '../core/address.js';
 import { formatIso } from '../core/time.js';
 import { findNode, type Inventory } from '../inventory/model.js';
+import type { FlowTable, HostUse } from '../observe/flows.js';
 import type { BackendActivity, Flow, InviteRecord, Stamp } from '../observe/types.js';
 import { isoOf, tOf } from '../observe/types.js';
 import type { ConntrackFact } from './facts.js';
@@ -67,7 +68,7 @@ export interface RuleResult {
   findings: Finding[];
 }
 
-export function evaluate(flows: Flow[], backends: Map<string, BackendActivity>, opts: RuleOptions): RuleResult {
+export function evaluate(flows: Flow[], table: Pick<FlowTable, 'activity' | 'byDst' | 'hosts'>, opts: RuleOptions): RuleResult {
   const inv = opts.inventory;
   const endT = opts.end ? tOf(opts.end) : Infinity;
 
@@ -99,7 +100,7 @@ export function evaluate(flows: Flow[], backends: Map<string, BackendActivity>, 
 
   // 4. Target states.
   const infos = new Map<string, TargetInfo>();
-  for (const b of [...backendSet].sort()) infos.set(b, targetInfo(b, backends.get(b), flows, lostTo, inv, opts));
+  for (const b of [...backendSet].sort()) infos.set(b, targetInfo(b, table.activity(b), table.byDst.get(b)?.invites ?? 0, flows, lostTo, inv, opts));
 
   const findings: Finding[] = [];
   const covered = new Set<string>(); // "client|target" already explained by a pinned-flow finding
@@ -155,7 +156,7 @@ export function evaluate(flows: Flow[], backends: Map<string, BackendActivity>, 
         });
       for (const r of affected) attributed.add(r);
       evidence.push(...info.evidence);
-      const signature = otherFlowsMoved(f, flows, addr);
+      const signature = otherFlowsMoved(f, table.hosts, addr);
       if (signature) evidence.push(signature);
       covered.add(`${f.client}|${addr}`);
       findings.push(
@@ -322,19 +323,16 @@ function latestFacts(facts: ConntrackFact[]): Map<string, ConntrackFact> {
 function targetInfo(
   addr: string,
   b: BackendActivity | undefined,
+  sentTo: number,
   flows: Flow[],
   lostTo: (f: Flow, r: InviteRecord) => string | undefined,
   inv: Inventory | undefined,
   opts: RuleOptions,
 ): TargetInfo {
   const evidence: Evidence[] = [];
-  let invites = 0;
+  // Forwarded to it, or (a capture beside the backend) sent to it directly.
+  const invites = b?.invites || sentTo;
   let unanswered = 0;
-  for (const f of flows) {
-    const u = f.targets.get(addr);
-    if (u) invites += u.invites;
-    else if (f.dst === addr) invites += f.invites;
-  }
   // Inference from the capture.
   let inferred: { since: Stamp; sinceT: number } | undefined;
   const heardT = b?.lastHeard ? tOf(b.lastHeard) : -Infinity;
@@ -395,21 +393,22 @@ function targetInfo(
   return { target: { address: addr, state, stateSource: 'inferred', since, invites, unanswered, lastHeard }, sinceT, evidence, inventoryActive: false, inferredUnresponsive: inferred !== undefined };
 }
 
-/** The incident signature: the same client's other flows (other ports, TCP) went elsewhere. */
-function otherFlowsMoved(f: Flow, flows: Flow[], dead: string): Evidence | undefined {
-  const moved = new Map<string, { udp: number; tcp: number }>();
-  for (const g of flows) {
-    if (g === f || g.clientIp !== f.clientIp) continue;
-    for (const u of g.targets.values()) {
-      if (u.target === dead || u.answered === 0 || tOf(u.last) < tOf(f.first)) continue;
-      const m = moved.get(u.target) ?? { udp: 0, tcp: 0 };
-      m[g.transport]++;
-      moved.set(u.target, m);
-    }
+/** The incident signature: the same client host's other flows (other ports, TCP) went elsewhere. */
+function otherFlowsMoved(f: Flow, hosts: Map<string, Map<string, HostUse>>, dead: string): Evidence | undefined {
+  const uses = hosts.get(f.clientIp);
+  if (!uses) return undefined;
+  const parts: string[] = [];
+  for (const [target, u] of uses) {
+    if (target === dead || u.lastT < tOf(f.first)) continue;
+    // Leave out the pinned flow's own answered INVITEs to that backend.
+    const own = f.targets.get(target)?.answered ?? 0;
+    const udp = u.udp - (f.transport === 'udp' ? own : 0);
+    const tcp = u.tcp - (f.transport === 'tcp' ? own : 0);
+    const what = [udp > 0 ? `${udp} answered INVITE(s) over UDP from other ports` : '', tcp > 0 ? `${tcp} over TCP` : ''].filter(Boolean).join(' and ');
+    if (what) parts.push(`${what} to ${target}`);
   }
-  if (!moved.size) return undefined;
-  const parts = [...moved].map(([t, m]) => `${[m.udp ? `${m.udp} UDP flow(s) from other ports` : '', m.tcp ? `${m.tcp} TCP flow(s)` : ''].filter(Boolean).join(' and ')} to ${t}`);
-  return { source: 'egress-copy', detail: `meanwhile the same client ${f.clientIp} reached a live backend on its other flows: ${parts.join('; ')}` };
+  if (!parts.length) return undefined;
+  return { source: 'egress-copy', detail: `meanwhile the same client ${f.clientIp} reached a live backend: ${parts.join('; ')}` };
 }
 
 function callIdList(lost: InviteRecord[], max: number): { callIds: string[]; callIdsOmitted?: number } {

@@ -91,7 +91,7 @@ export class LbAnalyzer {
 
   private message(msg: SipMessage, ctx: SipContext, _st: SipParseStatus): void {
     this.counts.sipMessages++;
-    this.flows.heard(ctx.src, stamp(ctx.sec, ctx.nsec, ctx.precision));
+    this.flows.heard(ctx.src, ctx.sec, ctx.nsec, ctx.precision);
     this.tracker.track(msg, ctx);
   }
 

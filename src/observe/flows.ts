@@ -1,24 +1,38 @@
 /**
  * The flow table: INVITE transactions aggregated per flow (transport, client ip:port, the
- * address it sent to). Memory grows with flows and with lost calls, not with packets: answered
- * INVITEs only bump counters, unanswered ones keep a small record (bounded per flow and in
- * total; what is cut is counted and reported).
+ * address it sent to). Memory grows with live flows and with lost calls, not with packets:
+ * answered INVITEs only bump counters, unanswered ones keep a small record.
+ *
+ * Bounds and eviction (each counted when it bites):
+ * - A flow idle for longer than `idleS` of capture time (the tracker's UDP timeout plus timer B)
+ *   whose INVITEs were all answered cannot be pinned any more: it is folded into the per-backend
+ *   and per-client counters and dropped (`flowsRetired`). Flows with a lost INVITE are kept.
+ * - At most `maxFlows` flows; a new flow beyond that is counted in `droppedFlows`, not stored.
+ * - Lost-INVITE records: `maxLostPerFlow` per flow, `maxLostTotal` in all (`droppedLost`).
+ * - Addresses heard from: `maxHeard` (`droppedHeard`).
  */
 import type { BackendActivity, Flow, ForwardingHow, InviteRecord, Stamp } from './types.js';
-import { earlier, later, tOf } from './types.js';
+import { earlier, later, stamp, tOf } from './types.js';
 
 export interface FlowLimits {
-  /** Flows tracked at most; a new flow beyond it is counted, not stored (default 200000). */
   maxFlows: number;
-  /** Lost-INVITE records per flow (default 10000). */
   maxLostPerFlow: number;
-  /** Lost-INVITE records in total (default 1000000). */
   maxLostTotal: number;
-  /** Distinct Call-IDs counted per flow, for the "tuple reused" signature (default 64). */
+  /** Distinct Call-IDs remembered per flow, for the "tuple reused" signature. */
   maxCallIdsPerFlow: number;
+  maxHeard: number;
+  /** Seconds of capture time after which an all-answered flow is retired. */
+  idleS: number;
 }
 
-export const defaultFlowLimits: FlowLimits = { maxFlows: 200_000, maxLostPerFlow: 10_000, maxLostTotal: 1_000_000, maxCallIdsPerFlow: 64 };
+export const defaultFlowLimits: FlowLimits = {
+  maxFlows: 200_000,
+  maxLostPerFlow: 10_000,
+  maxLostTotal: 1_000_000,
+  maxCallIdsPerFlow: 64,
+  maxHeard: 200_000,
+  idleS: 152,
+};
 
 export interface InviteOutcome {
   transport: 'udp' | 'tcp';
@@ -34,15 +48,49 @@ export interface InviteOutcome {
   timedOut: boolean;
 }
 
+/** When an address last (and first) sent a SIP message, without an object per message. */
+interface Heard {
+  fs: number;
+  fn: number;
+  ls: number;
+  ln: number;
+  p: number;
+  n: number;
+}
+
+/** Answered INVITEs per client host, backend and transport: the incident signature survives retirement. */
+export interface HostUse {
+  udp: number;
+  tcp: number;
+  lastT: number;
+}
+
+interface FlowState {
+  flow: Flow;
+  lastT: number;
+  callIds: Set<string>;
+}
+
 export class FlowTable {
-  readonly flows = new Map<string, Flow>();
+  private readonly live = new Map<string, FlowState>();
+  private readonly kept: Flow[] = [];
   readonly backends = new Map<string, BackendActivity>();
-  private readonly callIds = new Map<Flow, Set<string>>();
+  /** INVITE counts per destination address (for backends captured directly). */
+  readonly byDst = new Map<string, { invites: number; unanswered: number }>();
+  readonly hosts = new Map<string, Map<string, HostUse>>();
+  private readonly heardTable = new Map<string, Heard>();
   private lostTotal = 0;
+  private sinceSweep = 0;
   droppedFlows = 0;
   droppedLost = 0;
+  droppedHeard = 0;
+  flowsRetired = 0;
 
   constructor(private readonly limits: FlowLimits = defaultFlowLimits) {}
+
+  get size(): number {
+    return this.live.size + this.kept.length;
+  }
 
   backend(address: string): BackendActivity {
     let b = this.backends.get(address);
@@ -55,13 +103,18 @@ export class FlowTable {
 
   addInvite(o: InviteOutcome): void {
     const key = `${o.transport}|${o.client}|${o.dst}`;
-    let f = this.flows.get(key);
-    if (!f) {
-      if (this.flows.size >= this.limits.maxFlows) {
+    const t = tOf(o.at);
+    let s = this.live.get(key);
+    if (s) {
+      // Move to the end: the live table stays in order of last activity, oldest first.
+      this.live.delete(key);
+      this.live.set(key, s);
+    } else {
+      if (this.size >= this.limits.maxFlows) {
         this.droppedFlows++;
         return;
       }
-      f = {
+      const flow: Flow = {
         transport: o.transport,
         client: o.client,
         clientIp: o.clientIp,
@@ -79,22 +132,28 @@ export class FlowTable {
         lastForwarded: undefined,
         lastAnsweredT: -Infinity,
       };
-      this.flows.set(key, f);
-      this.callIds.set(f, new Set());
+      s = { flow, lastT: t, callIds: new Set() };
+      this.live.set(key, s);
     }
-    const t = tOf(o.at);
+    const f = s.flow;
+    if (t > s.lastT) s.lastT = t;
     f.invites++;
     f.first = earlier(f.first, o.at);
     f.last = later(f.last, o.at);
-    const ids = this.callIds.get(f)!;
-    if (ids.size < this.limits.maxCallIdsPerFlow && !ids.has(o.callId)) {
-      ids.add(o.callId);
-      f.calls = ids.size;
+    if (s.callIds.size < this.limits.maxCallIdsPerFlow && !s.callIds.has(o.callId)) {
+      s.callIds.add(o.callId);
+      f.calls = s.callIds.size;
     }
+    let d = this.byDst.get(o.dst);
+    if (!d) this.byDst.set(o.dst, (d = { invites: 0, unanswered: 0 }));
+    d.invites++;
     if (o.answered) {
       f.answered++;
       if (t > f.lastAnsweredT) f.lastAnsweredT = t;
-    } else f.unanswered++;
+    } else {
+      f.unanswered++;
+      d.unanswered++;
+    }
     if (o.target !== undefined) {
       let u = f.targets.get(o.target);
       if (!u) {
@@ -107,6 +166,7 @@ export class FlowTable {
       if (o.answered) {
         u.answered++;
         u.lastAnswered = later(u.lastAnswered, o.at);
+        this.hostUse(o.clientIp, o.target, o.transport, t);
       } else u.unanswered++;
       if (!f.lastForwarded || t > f.lastForwarded.t) f.lastForwarded = { target: o.target, at: o.at, t };
       const b = this.backend(o.target);
@@ -123,14 +183,52 @@ export class FlowTable {
         this.lostTotal++;
       }
     }
+    if (++this.sinceSweep >= 1024) {
+      this.sinceSweep = 0;
+      this.retireIdle(t);
+    }
   }
 
-  /** A SIP message sent by `address` (any method or response): it is alive at that time. */
-  heard(address: string, at: Stamp): void {
-    const b = this.backend(address);
-    b.messagesSent++;
-    b.lastHeard = later(b.lastHeard, at);
-    b.firstHeard = earlier(b.firstHeard, at);
+  private hostUse(ip: string, target: string, transport: 'udp' | 'tcp', t: number): void {
+    let m = this.hosts.get(ip);
+    if (!m) this.hosts.set(ip, (m = new Map()));
+    let u = m.get(target);
+    if (!u) m.set(target, (u = { udp: 0, tcp: 0, lastT: t }));
+    u[transport]++;
+    if (t > u.lastT) u.lastT = t;
+  }
+
+  /** Retire flows idle since before `now - idleS`; keep the ones that lost calls. */
+  private retireIdle(now: number): void {
+    const limit = now - this.limits.idleS;
+    for (const [key, s] of this.live) {
+      if (s.lastT >= limit) break; // in order of last activity: the rest are newer
+      this.live.delete(key);
+      if (s.flow.lost.length || s.flow.lostOmitted || s.flow.notForwarded) this.kept.push(s.flow);
+      else this.flowsRetired++;
+    }
+  }
+
+  /** A SIP message sent by `address`: it is alive at that time. */
+  heard(address: string, sec: number, nsec: number, precision: number): void {
+    let h = this.heardTable.get(address);
+    if (!h) {
+      if (this.heardTable.size >= this.limits.maxHeard) {
+        this.droppedHeard++;
+        return;
+      }
+      this.heardTable.set(address, { fs: sec, fn: nsec, ls: sec, ln: nsec, p: precision, n: 1 });
+      return;
+    }
+    h.n++;
+    if (sec > h.ls || (sec === h.ls && nsec > h.ln)) {
+      h.ls = sec;
+      h.ln = nsec;
+    } else if (sec < h.fs || (sec === h.fs && nsec < h.fn)) {
+      h.fs = sec;
+      h.fn = nsec;
+    }
+    if (precision > h.p) h.p = precision;
   }
 
   icmpUnreachable(about: string, from: string, type: number, code: number, at: Stamp): void {
@@ -140,10 +238,24 @@ export class FlowTable {
     b.icmp.count++;
   }
 
-  /** Flows sorted for stable output, their lost lists in time order. */
+  /** Backend activity with what was heard from it, for the addresses asked about. */
+  activity(address: string): BackendActivity | undefined {
+    const b = this.backends.get(address);
+    const h = this.heardTable.get(address);
+    if (!b && !h) return undefined;
+    const out: BackendActivity = b ? { ...b } : { address, lastHeard: undefined, firstHeard: undefined, messagesSent: 0, icmp: undefined, invites: 0, unanswered: 0 };
+    if (h) {
+      out.lastHeard = stamp(h.ls, h.ln, h.p);
+      out.firstHeard = stamp(h.fs, h.fn, h.p);
+      out.messagesSent = h.n;
+    }
+    return out;
+  }
+
+  /** Every flow still held (live and kept), sorted for stable output, lost lists in time order. */
   sorted(): Flow[] {
-    const out = [...this.flows.values()];
+    const out = [...this.kept, ...[...this.live.values()].map((s) => s.flow)];
     for (const f of out) f.lost.sort((a, b) => a.t - b.t);
-    return out.sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : a.transport < b.transport ? -1 : a.dst < b.dst ? -1 : 1));
+    return out.sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : a.transport < b.transport ? -1 : a.transport > b.transport ? 1 : a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0));
   }
 }

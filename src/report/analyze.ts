@@ -42,6 +42,8 @@ export interface Report {
     inviteTransactions: number;
     unansweredInvites: number;
     flows: number;
+    /** Flows idle past the tracker timeout with every INVITE answered: counted, not listed in flows[]. */
+    flowsRetired: number;
     services: string[];
     first: string | null;
     last: string | null;
