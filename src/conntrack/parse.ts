@@ -347,18 +347,29 @@ export async function parseConntrackFile(path: string, opts: ParseOptions): Prom
     if (st.isDirectory()) throw new StalepinError('bad_input', 'cannot read: is a directory', { file: opts.file });
     const parser = new ConntrackParser(opts.file, opts.onEntry);
     const splitter = new LineSplitter(parser);
-    const buf = Buffer.allocUnsafe(opts.chunkSize ?? 1 << 20);
-    for (;;) {
-      if (opts.signal?.aborted) break;
-      let n: number;
-      try {
-        ({ bytesRead: n } = await fh.read(buf, 0, buf.length, null));
-      } catch (e) {
-        throw ioError(opts.file, e as NodeJS.ErrnoException);
+    // Two buffers: the next read runs while the current chunk is parsed.
+    const size = opts.chunkSize ?? 1 << 20;
+    const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+    let cur = 0;
+    let pending = fh.read(bufs[0]!, 0, size, null);
+    try {
+      for (;;) {
+        let n: number;
+        try {
+          ({ bytesRead: n } = await pending);
+        } catch (e) {
+          throw ioError(opts.file, e as NodeJS.ErrnoException);
+        }
+        if (n === 0 || opts.signal?.aborted) break;
+        const chunk = bufs[cur]!.subarray(0, n);
+        cur ^= 1;
+        pending = fh.read(bufs[cur]!, 0, size, null);
+        splitter.push(chunk);
+        if (opts.onChunk) await opts.onChunk();
       }
-      if (n === 0) break;
-      splitter.push(buf.subarray(0, n));
-      if (opts.onChunk) await opts.onChunk();
+    } finally {
+      // Never leave a read in flight on a handle about to close (or on an error path).
+      await pending.catch(() => undefined);
     }
     splitter.end();
     parser.finish();

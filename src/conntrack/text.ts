@@ -61,13 +61,38 @@ function num(b: Buffer, a: number, e: number): number {
   return v;
 }
 
-/** Decimal, or 0x hex (GRE keys, marks in some dumps). */
-function numOrHex(b: Buffer, a: number, e: number): number {
-  if (e - a > 2 && b[a] === 48 && (b[a + 1]! | 32) === 120) {
-    const v = parseInt(b.toString('latin1', a + 2, e), 16);
+/** Where the last numTo/numOrHexTo value ended (the space after it), -1 before any. */
+let scanEnd = -1;
+
+/**
+ * Decimal value starting at a and running to the next space (or n), read in the same pass that
+ * finds its end; -1 when it is not a number. Sets scanEnd.
+ */
+function numTo(b: Buffer, a: number, n: number): number {
+  let v = 0;
+  let i = a;
+  for (; i < n; i++) {
+    const c = b[i]!;
+    if (c === 32) break;
+    const d = c - 48;
+    if (d < 0 || d > 9) {
+      scanEnd = tokenEnd(b, i, n);
+      return -1;
+    }
+    v = v * 10 + d;
+  }
+  scanEnd = i;
+  return i === a ? -1 : v;
+}
+
+/** Decimal, or 0x hex (GRE keys, marks in some dumps). Sets scanEnd. */
+function numOrHexTo(b: Buffer, a: number, n: number): number {
+  if (n - a > 2 && b[a] === 48 && (b[a + 1]! | 32) === 120) {
+    scanEnd = tokenEnd(b, a, n);
+    const v = parseInt(b.toString('latin1', a + 2, scanEnd), 16);
     return Number.isNaN(v) ? -1 : v;
   }
-  return num(b, a, e);
+  return numTo(b, a, n);
 }
 
 function tokenEnd(b: Buffer, i: number, n: number): number {
@@ -272,11 +297,18 @@ export function parseTextBytes(b: Buffer, start: number, end: number, e: Conntra
       i = skipSpace(b, close + 1, n);
       continue;
     }
-    const ve0 = tokenEnd(b, i, n);
-    const eqAt = indexOfByte(b, 61, i, ve0);
-    if (eqAt < 0) return fail(info, 'unexpected word');
+    // The key runs to "="; a word without one is not part of this grammar.
+    let eqAt = i;
+    while (eqAt < n) {
+      const k = b[eqAt];
+      if (k === 61 || k === 32) break;
+      eqAt++;
+    }
+    if (b[eqAt] !== 61) return fail(info, 'unexpected word');
     const vs = eqAt + 1;
-    let ve = ve0;
+    // Numeric values find their own end while being read (scanEnd); others set ve.
+    let ve = -1;
+    scanEnd = -1;
     const klen = eqAt - i;
     let code = false;
     switch (ch) {
@@ -286,66 +318,69 @@ export function parseTextBytes(b: Buffer, start: number, end: number, e: Conntra
           tuples++;
           if (tuples > 2) return fail(info, 'more than two tuples');
           tuple = tuples === 1 ? e.orig : e.reply;
+          ve = tokenEnd(b, vs, n);
           const v = addrFromBytes(b, vs, ve);
           if (v === undefined) return fail(info, 'bad src address');
           tuple.src = v;
         } else if (klen === 5 && at(b, i, 'sport')) {
           if (!tuple) return fail(info, 'sport outside a tuple');
-          tuple.sport = num(b, vs, ve);
+          tuple.sport = numTo(b, vs, n);
           if (tuple.sport < 0 || tuple.sport > 65535) return fail(info, 'bad sport');
         } else if (klen === 7 && at(b, i, 'secmark')) {
-          e.secmark = num(b, vs, ve);
+          e.secmark = numTo(b, vs, n);
           tuple = undefined;
         } else if (klen === 6 && at(b, i, 'secctx')) {
+          ve = tokenEnd(b, vs, n);
           e.secctx = b.toString('utf8', vs, ve);
           tuple = undefined;
         } else if (klen === 6 && at(b, i, 'srckey')) {
           if (!tuple) return fail(info, 'srckey outside a tuple');
-          tuple.srcKey = numOrHex(b, vs, ve);
+          tuple.srcKey = numOrHexTo(b, vs, n);
         }
         break;
       case 100: // d
         if (klen === 3 && b[i + 1] === 115 && b[i + 2] === 116) {
           // dst
           if (!tuple) return fail(info, 'dst before src');
+          ve = tokenEnd(b, vs, n);
           const v = addrFromBytes(b, vs, ve);
           if (v === undefined) return fail(info, 'bad dst address');
           tuple.dst = v;
         } else if (klen === 5 && at(b, i, 'dport')) {
           if (!tuple) return fail(info, 'dport outside a tuple');
-          tuple.dport = num(b, vs, ve);
+          tuple.dport = numTo(b, vs, n);
           if (tuple.dport < 0 || tuple.dport > 65535) return fail(info, 'bad dport');
         } else if (klen === 10 && at(b, i, 'delta-time')) {
-          e.deltaSec = num(b, vs, ve);
+          e.deltaSec = numTo(b, vs, n);
           tuple = undefined;
         } else if (klen === 6 && at(b, i, 'dstkey')) {
           if (!tuple) return fail(info, 'dstkey outside a tuple');
-          tuple.dstKey = numOrHex(b, vs, ve);
+          tuple.dstKey = numOrHexTo(b, vs, n);
         }
         break;
       case 116: // type
-        if (klen === 4 && tuple && at(b, i, 'type')) tuple.icmpType = num(b, vs, ve);
+        if (klen === 4 && tuple && at(b, i, 'type')) tuple.icmpType = numTo(b, vs, n);
         break;
       case 99: // code
         if (klen === 4 && tuple && at(b, i, 'code')) {
-          tuple.icmpCode = num(b, vs, ve);
+          tuple.icmpCode = numTo(b, vs, n);
           code = true;
         }
         break;
       case 105: // id
         if (klen === 2 && b[i + 1] === 100) {
-          if (tuple && afterCode) tuple.icmpId = num(b, vs, ve);
+          if (tuple && afterCode) tuple.icmpId = numTo(b, vs, n);
           else {
-            e.id = num(b, vs, ve);
+            e.id = numTo(b, vs, n);
             tuple = undefined;
           }
         }
         break;
       case 112: // packets, portid, progname
         if (klen === 7 && at(b, i, 'packets')) {
-          if (tuple) tuple.packets = num(b, vs, ve);
+          if (tuple) tuple.packets = numTo(b, vs, n);
         } else if (klen === 6 && at(b, i, 'portid')) {
-          e.portid = num(b, vs, ve);
+          e.portid = numTo(b, vs, n);
         } else if (klen === 8 && at(b, i, 'progname')) {
           // The program name is the rest of the line (it may hold spaces).
           ve = n;
@@ -353,36 +388,38 @@ export function parseTextBytes(b: Buffer, start: number, end: number, e: Conntra
         }
         break;
       case 98: // bytes
-        if (klen === 5 && tuple && at(b, i, 'bytes')) tuple.bytes = num(b, vs, ve);
+        if (klen === 5 && tuple && at(b, i, 'bytes')) tuple.bytes = numTo(b, vs, n);
         break;
       case 109: // mark
         if (klen === 4 && at(b, i, 'mark')) {
-          e.mark = numOrHex(b, vs, ve);
+          e.mark = numOrHexTo(b, vs, n);
           tuple = undefined;
         }
         break;
       case 122: // zone, zone-orig, zone-reply
         if (klen === 4 && at(b, i, 'zone')) {
-          e.zone = num(b, vs, ve);
+          e.zone = numTo(b, vs, n);
           if (e.zone === 0) info.zone0 = true;
           tuple = undefined;
-        } else if (klen === 9 && at(b, i, 'zone-orig')) e.zoneOrig = num(b, vs, ve);
-        else if (klen === 10 && at(b, i, 'zone-reply')) e.zoneReply = num(b, vs, ve);
+        } else if (klen === 9 && at(b, i, 'zone-orig')) e.zoneOrig = numTo(b, vs, n);
+        else if (klen === 10 && at(b, i, 'zone-reply')) e.zoneReply = numTo(b, vs, n);
         break;
       case 117: // use
         if (klen === 3 && at(b, i, 'use')) {
-          e.use = num(b, vs, ve);
+          e.use = numTo(b, vs, n);
           tuple = undefined;
         }
         break;
       case 104: // helper
         if (klen === 6 && at(b, i, 'helper')) {
+          ve = tokenEnd(b, vs, n);
           e.helper = b.toString('utf8', vs, ve);
           tuple = undefined;
         }
         break;
       case 108: // labels
         if (klen === 6 && at(b, i, 'labels')) {
+          ve = tokenEnd(b, vs, n);
           e.labels = b.toString('utf8', vs, ve);
           tuple = undefined;
         }
@@ -391,6 +428,7 @@ export function parseTextBytes(b: Buffer, start: number, end: number, e: Conntra
         break; // a field we do not model: skip it, do not fail the line
     }
     afterCode = code;
+    if (ve < 0) ve = scanEnd >= 0 ? scanEnd : tokenEnd(b, vs, n);
     i = skipSpace(b, ve, n);
   }
 
