@@ -124,6 +124,14 @@ function is(b: Buffer, a: number, e: number, w: string): boolean {
   return true;
 }
 
+/**
+ * Key test once the first byte and the length are known: the second and last bytes tell the
+ * keys of this grammar apart, without comparing the whole word.
+ */
+function k2(b: Buffer, i: number, len: number, second: string, last: string): boolean {
+  return b[i + 1] === second.charCodeAt(0) && b[i + len - 1] === last.charCodeAt(0);
+}
+
 /** Prefix test at a for a key (the caller already knows the length). */
 function at(b: Buffer, a: number, w: string): boolean {
   for (let i = 0; i < w.length; i++) if (b[a + i] !== w.charCodeAt(i)) return false;
@@ -322,18 +330,18 @@ export function parseTextBytes(b: Buffer, start: number, end: number, e: Conntra
           const v = addrFromBytes(b, vs, ve);
           if (v === undefined) return fail(info, 'bad src address');
           tuple.src = v;
-        } else if (klen === 5 && at(b, i, 'sport')) {
+        } else if (klen === 5 && k2(b, i, 5, 'p', 't')) {
           if (!tuple) return fail(info, 'sport outside a tuple');
           tuple.sport = numTo(b, vs, n);
           if (tuple.sport < 0 || tuple.sport > 65535) return fail(info, 'bad sport');
-        } else if (klen === 7 && at(b, i, 'secmark')) {
+        } else if (klen === 7 && k2(b, i, 7, 'e', 'k')) {
           e.secmark = numTo(b, vs, n);
           tuple = undefined;
-        } else if (klen === 6 && at(b, i, 'secctx')) {
+        } else if (klen === 6 && k2(b, i, 6, 'e', 'x')) {
           ve = tokenEnd(b, vs, n);
           e.secctx = b.toString('utf8', vs, ve);
           tuple = undefined;
-        } else if (klen === 6 && at(b, i, 'srckey')) {
+        } else if (klen === 6 && k2(b, i, 6, 'r', 'y')) {
           if (!tuple) return fail(info, 'srckey outside a tuple');
           tuple.srcKey = numOrHexTo(b, vs, n);
         }
@@ -346,23 +354,23 @@ export function parseTextBytes(b: Buffer, start: number, end: number, e: Conntra
           const v = addrFromBytes(b, vs, ve);
           if (v === undefined) return fail(info, 'bad dst address');
           tuple.dst = v;
-        } else if (klen === 5 && at(b, i, 'dport')) {
+        } else if (klen === 5 && k2(b, i, 5, 'p', 't')) {
           if (!tuple) return fail(info, 'dport outside a tuple');
           tuple.dport = numTo(b, vs, n);
           if (tuple.dport < 0 || tuple.dport > 65535) return fail(info, 'bad dport');
-        } else if (klen === 10 && at(b, i, 'delta-time')) {
+        } else if (klen === 10 && k2(b, i, 10, 'e', 'e')) {
           e.deltaSec = numTo(b, vs, n);
           tuple = undefined;
-        } else if (klen === 6 && at(b, i, 'dstkey')) {
+        } else if (klen === 6 && k2(b, i, 6, 's', 'y')) {
           if (!tuple) return fail(info, 'dstkey outside a tuple');
           tuple.dstKey = numOrHexTo(b, vs, n);
         }
         break;
       case 116: // type
-        if (klen === 4 && tuple && at(b, i, 'type')) tuple.icmpType = numTo(b, vs, n);
+        if (klen === 4 && tuple && k2(b, i, 4, 'y', 'e')) tuple.icmpType = numTo(b, vs, n);
         break;
       case 99: // code
-        if (klen === 4 && tuple && at(b, i, 'code')) {
+        if (klen === 4 && tuple && k2(b, i, 4, 'o', 'e')) {
           tuple.icmpCode = numTo(b, vs, n);
           code = true;
         }
@@ -377,48 +385,48 @@ export function parseTextBytes(b: Buffer, start: number, end: number, e: Conntra
         }
         break;
       case 112: // packets, portid, progname
-        if (klen === 7 && at(b, i, 'packets')) {
+        if (klen === 7 && k2(b, i, 7, 'a', 's')) {
           if (tuple) tuple.packets = numTo(b, vs, n);
-        } else if (klen === 6 && at(b, i, 'portid')) {
+        } else if (klen === 6 && k2(b, i, 6, 'o', 'd')) {
           e.portid = numTo(b, vs, n);
-        } else if (klen === 8 && at(b, i, 'progname')) {
+        } else if (klen === 8 && k2(b, i, 8, 'r', 'e')) {
           // The program name is the rest of the line (it may hold spaces).
           ve = n;
           e.progname = b.toString('utf8', vs, n).trimEnd();
         }
         break;
       case 98: // bytes
-        if (klen === 5 && tuple && at(b, i, 'bytes')) tuple.bytes = numTo(b, vs, n);
+        if (klen === 5 && tuple && k2(b, i, 5, 'y', 's')) tuple.bytes = numTo(b, vs, n);
         break;
       case 109: // mark
-        if (klen === 4 && at(b, i, 'mark')) {
+        if (klen === 4 && k2(b, i, 4, 'a', 'k')) {
           e.mark = numOrHexTo(b, vs, n);
           tuple = undefined;
         }
         break;
       case 122: // zone, zone-orig, zone-reply
-        if (klen === 4 && at(b, i, 'zone')) {
+        if (klen === 4 && k2(b, i, 4, 'o', 'e')) {
           e.zone = numTo(b, vs, n);
           if (e.zone === 0) info.zone0 = true;
           tuple = undefined;
-        } else if (klen === 9 && at(b, i, 'zone-orig')) e.zoneOrig = numTo(b, vs, n);
-        else if (klen === 10 && at(b, i, 'zone-reply')) e.zoneReply = numTo(b, vs, n);
+        } else if (klen === 9 && k2(b, i, 9, 'o', 'g')) e.zoneOrig = numTo(b, vs, n);
+        else if (klen === 10 && k2(b, i, 10, 'o', 'y')) e.zoneReply = numTo(b, vs, n);
         break;
       case 117: // use
-        if (klen === 3 && at(b, i, 'use')) {
+        if (klen === 3 && k2(b, i, 3, 's', 'e')) {
           e.use = numTo(b, vs, n);
           tuple = undefined;
         }
         break;
       case 104: // helper
-        if (klen === 6 && at(b, i, 'helper')) {
+        if (klen === 6 && k2(b, i, 6, 'e', 'r')) {
           ve = tokenEnd(b, vs, n);
           e.helper = b.toString('utf8', vs, ve);
           tuple = undefined;
         }
         break;
       case 108: // labels
-        if (klen === 6 && at(b, i, 'labels')) {
+        if (klen === 6 && k2(b, i, 6, 'a', 's')) {
           ve = tokenEnd(b, vs, n);
           e.labels = b.toString('utf8', vs, ve);
           tuple = undefined;
