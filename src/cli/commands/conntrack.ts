@@ -34,7 +34,7 @@ export interface ConntrackOptions {
 export const SCHEMA = 'stalepin/conntrack@1';
 
 /** Rows a table shows before it says "N more" (a table of a million rows helps no one). */
-const DEFAULT_TABLE_LIMIT = 5000;
+const DEFAULT_TABLE_LIMIT = 1000;
 
 /** Buffered writer with backpressure: strings are joined up to 64 KiB, then written. */
 class Out {
