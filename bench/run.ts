@@ -3,7 +3,7 @@
  * side with the tools an SRE would use instead, and writes BENCHMARKS.md. Medians of
  * interleaved runs; ratios against stalepin; peak RSS from GNU time.
  *
- * BENCH_MB (default 512) sets the corpus size; BENCH_RUNS (default 5) the runs per tool.
+ * BENCH_MB (default 1024) sets the corpus size; BENCH_RUNS (default 3) the runs per tool.
  */
 import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -11,11 +11,12 @@ import { join, resolve } from 'node:path';
 import os from 'node:os';
 import { compare, fileSize, have, markdownTable, type BenchRow } from './lib.js';
 import { generateLbCapture } from '../test/gen/lbsynth.js';
+import { runConntrackBench } from './conntrack-bench.js';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
 const corpus = join(root, 'bench', 'corpus');
-const mb = Number(process.env['BENCH_MB'] ?? 512);
-const runs = Number(process.env['BENCH_RUNS'] ?? 5);
+const mb = Number(process.env['BENCH_MB'] ?? 1024);
+const runs = Number(process.env['BENCH_RUNS'] ?? 3);
 const stalepin = ['node', join(root, 'bin', 'stalepin')];
 
 function ensureCorpus(): { pcap: string; pcapng: string; packets: number } {
@@ -65,6 +66,41 @@ for (const [label, file] of [
     ),
   );
 }
+
+{
+  const bytes = fileSize(pcap);
+  const size = `(${(bytes / 1e6).toFixed(0)} MB)`;
+  // The SIP call list: sngrep's job, and tshark's SIP statistics tap as its nearest pass.
+  rows.push(
+    ...compare(
+      `calls pcap ${size}`,
+      [
+        { tool: 'stalepin calls', argv: [...stalepin, 'calls', '--quiet', '--format', 'json', '-o', '/dev/null', pcap] },
+        peer('sngrep -I -N -q', ['sngrep', '-I', pcap, '-N', '-q']),
+        peer('tshark -q -z sip,stat', ['tshark', '-r', pcap, '-q', '-z', 'sip,stat']),
+      ],
+      runs,
+      bytes,
+      packets,
+    ),
+  );
+  // analyze: the nearest jobs of the peers are loading every call (sngrep) and listing every
+  // INVITE with where it went (tshark fields), which an SRE would then join by hand.
+  rows.push(
+    ...compare(
+      `analyze pcap ${size}`,
+      [
+        { tool: 'stalepin analyze', argv: [...stalepin, 'analyze', '--quiet', '--format', 'json', '-o', '/dev/null', '--fail-on', 'never', pcap] },
+        peer('sngrep -I -N -q', ['sngrep', '-I', pcap, '-N', '-q']),
+        peer('tshark INVITE fields', ['tshark', '-r', pcap, '-Y', 'sip.Method == "INVITE"', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'sip.Call-ID']),
+      ],
+      runs,
+      bytes,
+      packets,
+    ),
+  );
+}
+rows.push(...(await runConntrackBench(runs)));
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const md = `# Benchmarks
