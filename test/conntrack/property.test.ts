@@ -7,7 +7,7 @@
  *     back, for many seeds, with chunk boundaries anywhere.
  */
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { repoRoot } from '../helpers/cli.js';
@@ -248,5 +248,38 @@ describe('generated tables round-trip through every form', () => {
         expect(got, `${form} chunk ${size}`).toEqual(whole);
       }
     }
+  });
+});
+
+// ---- the lab's recorded failovers (fixtures/lab, from test/lab), when present -----------------
+
+const lab = join(repoRoot, 'fixtures', 'lab');
+const labDirs = existsSync(lab) ? readdirSync(lab).filter((d) => existsSync(join(lab, d, 'conntrack-after.txt'))) : [];
+if (labDirs.length === 0) console.log('lab conntrack fixtures absent: lab cross-checks skipped');
+
+describe.skipIf(labDirs.length === 0)('lab failover recordings: every form parses and the forms agree', () => {
+  it.each(labDirs)('%s', (dir) => {
+    for (const when of ['before', 'after']) {
+      const forms: [string, Form][] = [
+        [`conntrack-${when}.txt`, 'default'],
+        [`conntrack-${when}.extended.txt`, 'default'],
+        [`conntrack-${when}.ktimestamp.txt`, 'default'],
+        [`conntrack-${when}.xml`, 'xml'],
+        [`nf_conntrack-${when}.txt`, 'default'],
+      ];
+      const sets = forms
+        .filter(([f]) => existsSync(join(lab, dir, f)))
+        .map(([f]) => {
+          const { entries, summary } = parseConntrackText(readFileSync(join(lab, dir, f), 'utf8'), f);
+          expect(summary.badLines, `${dir}/${f}`).toBe(0);
+          return { f, map: new Map(entries.map((e) => [keyOf(e), `${e.target} ${e.snat} ${e.family} ${e.unreplied}`])) };
+        });
+      expect(sets.length).toBeGreaterThanOrEqual(4);
+      expect(sets[0]!.map.size).toBeGreaterThan(0);
+      for (const s of sets.slice(1)) expect(s.map, `${dir}/${s.f}`).toEqual(sets[0]!.map);
+    }
+    const ev = parseConntrackText(readFileSync(join(lab, dir, 'conntrack-events.txt'), 'utf8'), 'events');
+    expect(ev.summary.badLines).toBe(0);
+    expect(ev.summary.format).toBe('events');
   });
 });
