@@ -3,11 +3,20 @@
  * payload starts with a SIP start line) are parsed as one message each; TCP directions are
  * framed by SipStreamFramer (this class's `tcp` is the StreamSink to give the reassembler).
  * Each parsed message goes to one callback with a SipContext; both records are reused.
+ *
+ * Two costs dominate a busy capture and both are avoided here. At a load balancer every
+ * datagram is captured twice (arriving, then forwarded unchanged), and retransmissions repeat
+ * it again: the last few parsed messages are kept with a private copy of their bytes, and a
+ * payload byte-identical to one of them reuses that parsed record (and the strings already
+ * decoded from it) instead of being parsed again; the anomalies its parse counted are counted
+ * again, so the result is exactly that of a fresh parse. And the endpoint strings of the
+ * context come from a small direct-mapped cache keyed by address and port, so the same few
+ * thousand endpoints cost no string per message.
  */
-import type { Anomalies } from '../core/anomalies.js';
-import { formatEndpoint, formatIP } from '../core/address.js';
+import { Anomalies } from '../core/anomalies.js';
+import { formatEndpoint, formatIP, formatIPv4 } from '../core/address.js';
 import { DecodeStatus, type Packet, type TcpStream } from '../decode/types.js';
-import { SipMessage } from './message.js';
+import { SIP_LIMITS, SipMessage } from './message.js';
 import { looksLikeSip, parseSipMessage, SipParseStatus } from './parser.js';
 import { SipStreamFramer } from './stream-framer.js';
 import { DEFAULT_SIP_PORTS, newSipContext, type SipContext } from './types.js';
@@ -35,6 +44,40 @@ export interface SipDissectorStats {
   invalid: number;
 }
 
+/** Forwards to the run's table and remembers the names, to count them again on a reuse. */
+class RecordingAnomalies extends Anomalies {
+  names: string[] = [];
+  constructor(private readonly target: Anomalies) {
+    super();
+  }
+  override add(name: string, first?: string, n = 1): void {
+    this.names.push(name);
+    this.target.add(name, first, n);
+  }
+}
+
+/** One recently parsed message with its own copy of the bytes (the record's spans point into it). */
+class Recent {
+  readonly msg = new SipMessage();
+  bytes = new Uint8Array(1024);
+  /** -1: empty (or a message too large to keep). */
+  len = -1;
+  status: SipParseStatus = SipParseStatus.NotSip;
+  /** Anomaly names its parse counted, in order. */
+  anomalies: string[] = [];
+}
+
+/** Recent messages compared against each new one (the LB's copy follows within a few packets). */
+const RECENT = 4;
+/** Endpoint string cache slots (direct-mapped, a power of two). */
+const EP_SLOTS = 4096;
+
+type CompareFn = (this: Uint8Array, target: Uint8Array, targetStart: number, targetEnd: number, sourceStart: number, sourceEnd: number) => number;
+type CopyFn = (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
+// Native compare and copy work on any Uint8Array and allocate no view.
+const bufCompare = Buffer.prototype.compare as unknown as CompareFn;
+const bufCopy = Buffer.prototype.copy as unknown as CopyFn;
+
 export class SipDissector {
   /** The StreamSink for TcpReassembler. */
   readonly tcp: SipStreamFramer;
@@ -42,15 +85,33 @@ export class SipDissector {
   private readonly ports: Uint8Array = new Uint8Array(65536);
   private readonly heuristic: boolean;
   private readonly anomalies: Anomalies;
+  private readonly recorder: RecordingAnomalies;
   private readonly onMessage: SipMessageHandler;
-  private readonly msg = new SipMessage();
+  private readonly recent: Recent[] = [];
+  /** Slot the next miss overwrites; the newest is the one before it. */
+  private nextSlot = 0;
+  /** The record of the message being delivered. */
+  private msg: SipMessage;
   private readonly ctx = newSipContext();
+  // IPv4 endpoint cache: address, port (-1 empty), "ip" and "ip:port" strings.
+  private readonly epAddr = new Int32Array(EP_SLOTS);
+  private readonly epPort = new Int32Array(EP_SLOTS).fill(-1);
+  private readonly epIp: string[] = new Array<string>(EP_SLOTS).fill('');
+  private readonly epStr: string[] = new Array<string>(EP_SLOTS).fill('');
+  // The last TCP direction's endpoint strings.
+  private tcpStream: TcpStream | undefined;
+  private tcpId = -1;
+  private tcpSrc = '';
+  private tcpDst = '';
 
   constructor(opts: SipDissectorOptions) {
     this.anomalies = opts.anomalies;
+    this.recorder = new RecordingAnomalies(opts.anomalies);
     this.heuristic = opts.heuristic ?? true;
     this.onMessage = opts.onMessage;
     for (const p of opts.ports ?? DEFAULT_SIP_PORTS) if (p >= 0 && p < 65536) this.ports[p] = 1;
+    for (let i = 0; i < RECENT; i++) this.recent.push(new Recent());
+    this.msg = this.recent[0]!.msg;
     this.tcp = new SipStreamFramer((stream, buf, off, len, pkt) => this.tcpMessage(stream, buf, off, len, pkt), {
       anomalies: opts.anomalies,
       accept: (stream, buf, off, len) => this.isSipPort(stream.srcPort) || this.isSipPort(stream.dstPort) || (this.heuristic && looksLikeSip(buf, off, len)),
@@ -59,6 +120,44 @@ export class SipDissector {
 
   isSipPort(port: number): boolean {
     return this.ports[port] === 1;
+  }
+
+  /**
+   * Parse buf[off, off + len), or reuse the record of a byte-identical recent message. Sets
+   * this.msg and returns the status.
+   */
+  private parse(buf: Uint8Array, off: number, len: number): SipParseStatus {
+    const recent = this.recent;
+    const last = len - 1;
+    for (let k = 1; k <= RECENT; k++) {
+      const r = recent[(this.nextSlot - k + RECENT) % RECENT]!;
+      if (r.len !== len || len <= 0) continue;
+      const b = r.bytes;
+      // Cheap rejections before the native compare: the ends and the middle.
+      if (b[last] !== buf[off + last] || b[len >> 1] !== buf[off + (len >> 1)] || b[0] !== buf[off]) continue;
+      if (bufCompare.call(b, buf, off, off + len, 0, len) !== 0) continue;
+      const names = r.anomalies;
+      for (let i = 0; i < names.length; i++) this.anomalies.add(names[i]!);
+      this.msg = r.msg;
+      return r.status;
+    }
+    const r = recent[this.nextSlot]!;
+    this.nextSlot = (this.nextSlot + 1) % RECENT;
+    const rec = this.recorder;
+    rec.names = r.anomalies;
+    rec.names.length = 0;
+    this.msg = r.msg;
+    if (len > SIP_LIMITS.maxMessageSize || len <= 0) {
+      // Not kept: parsed where it is (the parser rejects it on its size before reading it).
+      r.len = -1;
+      r.status = parseSipMessage(buf, off, len, r.msg, rec);
+      return r.status;
+    }
+    if (r.bytes.length < len) r.bytes = new Uint8Array(Math.max(len, r.bytes.length * 2));
+    bufCopy.call(buf, r.bytes, 0, off, off + len);
+    r.len = len;
+    r.status = parseSipMessage(r.bytes, 0, len, r.msg, rec);
+    return r.status;
   }
 
   /** Offer a decoded packet; UDP SIP is parsed and delivered. Returns true when it was SIP. */
@@ -75,7 +174,7 @@ export class SipDissector {
       if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 13 || c === 10)) return false;
       if (!looksLikeSip(buf, off, len)) return false;
     } else if (isKeepAlive(buf, off, len)) return false;
-    const st = parseSipMessage(buf, off, len, this.msg, this.anomalies);
+    const st = this.parse(buf, off, len);
     if (st === SipParseStatus.NotSip) {
       this.stats.notSip++;
       return false;
@@ -89,19 +188,42 @@ export class SipDissector {
     ctx.precision = f.precision;
     ctx.ifIndex = f.ifIndex;
     ctx.transport = 'udp';
-    const n = pkt.ipVersion === 6 ? 16 : 4;
-    ctx.srcIp = formatIP(pkt.src, 0, n);
-    ctx.dstIp = formatIP(pkt.dst, 0, n);
     ctx.srcPort = pkt.srcPort;
     ctx.dstPort = pkt.dstPort;
-    ctx.src = formatEndpoint(ctx.srcIp, ctx.srcPort);
-    ctx.dst = formatEndpoint(ctx.dstIp, ctx.dstPort);
+    if (pkt.ipVersion === 4) {
+      let i = this.endpoint4(pkt.src, pkt.srcPort);
+      ctx.srcIp = this.epIp[i]!;
+      ctx.src = this.epStr[i]!;
+      i = this.endpoint4(pkt.dst, pkt.dstPort);
+      ctx.dstIp = this.epIp[i]!;
+      ctx.dst = this.epStr[i]!;
+    } else {
+      const n = pkt.ipVersion === 6 ? 16 : 4;
+      ctx.srcIp = formatIP(pkt.src, 0, n);
+      ctx.dstIp = formatIP(pkt.dst, 0, n);
+      ctx.src = formatEndpoint(ctx.srcIp, ctx.srcPort);
+      ctx.dst = formatEndpoint(ctx.dstIp, ctx.dstPort);
+    }
     this.onMessage(this.msg, ctx, st);
     return true;
   }
 
+  /** Cache slot holding the strings of IPv4 address a[0..4) and port. */
+  private endpoint4(a: Uint8Array, port: number): number {
+    const addr = (a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!;
+    const i = (Math.imul(addr ^ Math.imul(port, 0x9e3779b1), 0x85ebca6b) >>> 20) & (EP_SLOTS - 1);
+    if (this.epPort[i] !== port || this.epAddr[i] !== addr) {
+      this.epAddr[i] = addr;
+      this.epPort[i] = port;
+      const ip = formatIPv4(a, 0);
+      this.epIp[i] = ip;
+      this.epStr[i] = ip + ':' + port;
+    }
+    return i;
+  }
+
   private tcpMessage(stream: TcpStream, buf: Uint8Array, off: number, len: number, pkt: Packet): void {
-    const st = parseSipMessage(buf, off, len, this.msg, this.anomalies);
+    const st = this.parse(buf, off, len);
     if (st === SipParseStatus.NotSip) {
       this.stats.notSip++;
       return;
@@ -119,8 +241,14 @@ export class SipDissector {
     ctx.dstIp = stream.dst;
     ctx.srcPort = stream.srcPort;
     ctx.dstPort = stream.dstPort;
-    ctx.src = formatEndpoint(stream.src, stream.srcPort);
-    ctx.dst = formatEndpoint(stream.dst, stream.dstPort);
+    if (this.tcpStream !== stream || this.tcpId !== stream.id) {
+      this.tcpStream = stream;
+      this.tcpId = stream.id;
+      this.tcpSrc = formatEndpoint(stream.src, stream.srcPort);
+      this.tcpDst = formatEndpoint(stream.dst, stream.dstPort);
+    }
+    ctx.src = this.tcpSrc;
+    ctx.dst = this.tcpDst;
     this.onMessage(this.msg, ctx, st);
   }
 }
