@@ -3,9 +3,10 @@
  * the file and the byte offset. Framing errors in pcapng surface from next() after the good
  * packets before them were delivered.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StalepinError } from '../../src/core/errors.js';
 import { openCapture } from '../../src/capture/open.js';
@@ -13,6 +14,7 @@ import { openCaptures } from '../../src/capture/merge.js';
 import { ReadStatus } from '../../src/capture/reader.js';
 import { newFrame } from '../../src/capture/types.js';
 import { fixtureDir, fx, newCtx } from './helpers.js';
+import { repoRoot } from '../helpers/cli.js';
 
 /** Open and read `path`; returns the frames delivered and the error raised, if any. */
 async function attempt(path: string): Promise<{ frames: number; error?: StalepinError }> {
@@ -94,15 +96,21 @@ describe('bad capture input', () => {
     expect(line.startsWith(c.offset === undefined ? `${c.path}: ` : `${c.path}: at byte ${c.offset}: `)).toBe(true);
   });
 
-  it('unreadable file names the permission problem', async (ctx) => {
-    if (process.getuid?.() === 0) {
-      console.log('skipped: running as root, file modes do not stop reads');
-      ctx.skip();
-    }
+  it('unreadable file names the permission problem', async () => {
     const p = tmpFile('secret.pcap', [0xd4, 0xc3, 0xb2, 0xa1]);
     chmodSync(p, 0);
-    const { error } = await attempt(p);
-    expect(error?.message).toMatch(/^permission denied/);
+    if (process.getuid?.() !== 0) {
+      const { error } = await attempt(p);
+      expect(error?.message).toMatch(/^permission denied/);
+      return;
+    }
+    // Root reads anything: run the CLI as nobody, in a folder nobody may enter, on a file it may not read.
+    chmodSync(dirname(p), 0o755);
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(repoRoot, 'bin', 'stalepin'), 'inspect', p], { encoding: 'utf8' });
+    expect(r.error, 'setpriv (util-linux) is needed to drop root for this test').toBeUndefined();
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(/secret\.pcap: .*permission denied/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('standard input can be named only once', async () => {
