@@ -141,7 +141,7 @@ export function evaluate(flows: Flow[], table: Pick<FlowTable, 'activity' | 'byD
           source: fact.source,
           detail:
             `${fact.source === 'conntrack' ? 'conntrack entry' : `conntrack ${fact.event.toUpperCase()} event`} udp ${fact.client} -> ${fact.service} replies from ${fact.target}` +
-            `${fact.assured ? ' [ASSURED]' : ''}${fact.timeout >= 0 ? `, timeout ${fact.timeout} s` : ''}${fact.start ? `, created ${isoOf(fact.start)}` : ''}` +
+            `${fact.assured ? ' [ASSURED]' : ''}${fact.timeout >= 0 ? `, timeout ${fact.timeout} s` : ''}${fact.start ? `, created ${isoOf(fact.start)}${tOf(fact.start) < info.sinceT ? `, before ${addr} became ${st}: the tracker kept the old mapping` : ''}` : ''}` +
             (n ? `; ${n} INVITE transaction(s) with no forwarded copy in the capture went by it` : ''),
           file: `${fact.file} line ${fact.line}`,
           ...(fact.at ? { at: isoOf(fact.at)! } : {}),
@@ -315,7 +315,14 @@ function latestFacts(facts: ConntrackFact[]): Map<string, ConntrackFact> {
   for (const f of facts) {
     const k = `${f.proto}|${f.client}|${f.service}`;
     const prev = out.get(k);
-    if (!prev || (f.at && (!prev.at || tOf(f.at) >= tOf(prev.at)))) out.set(k, f);
+    if (!prev || !prev.at) {
+      if (!prev || f.at || (f.start && !prev.start)) out.set(k, f);
+      continue;
+    }
+    if (!f.at) continue;
+    const d = tOf(f.at) - tOf(prev.at);
+    // Several forms of one snapshot share a time: keep the one that says when the entry was made.
+    if (d > 0 || (d === 0 && f.start !== undefined && prev.start === undefined)) out.set(k, f);
   }
   return out;
 }

@@ -7,7 +7,7 @@ import { SEVERITY_RANK, type Finding, type Severity } from '../findings/types.js
 import type { Report } from './analyze.js';
 import { visible } from './visible.js';
 
-const plain = { style: { head: [] as string[], border: [] as string[] } };
+const plain = { chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' }, style: { head: [] as string[], border: [] as string[] } };
 const RED = '\x1b[31m';
 const YELLOW = '\x1b[33m';
 const RESET = '\x1b[0m';
