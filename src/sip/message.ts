@@ -134,6 +134,12 @@ export class SipMessage {
   /** @internal */ contactSpans = new Int32Array(SIP_LIMITS.maxContactLines * 2);
   /** @internal */ contactLines = 0;
   private cache: (string | undefined)[] = new Array(SPAN_COUNT).fill(undefined);
+  /**
+   * The transaction tracker's key for the top Via and the message's own method, computed once
+   * per parse: a byte-identical copy that reuses this record (dissector) reuses the key too.
+   * @internal
+   */
+  trackKey = '';
 
   reset(buf: Uint8Array, off: number, len: number): void {
     this.buf = buf;
@@ -158,6 +164,7 @@ export class SipMessage {
     this.sp.fill(-1);
     this.contactLines = 0;
     this.cache.fill(undefined);
+    this.trackKey = '';
   }
 
   private span(i: number, decode: (b: Uint8Array, s: number, e: number) => string = decodeValue): string {

@@ -199,8 +199,13 @@ interface Tx extends SipTransaction {
   /** Dropped from the table (queue entries pointing at it are stale). */
   done: boolean;
   call: Call | undefined;
-  /** Seen responses: "code|hop" strings, for retransmission flags (bounded by maxCopies). */
-  seenResponses: string[];
+  /** Request hops as src and dst, parallel to `hops` (retransmission checks without a string per message). */
+  hopSrc: string[];
+  hopDst: string[];
+  /** Seen responses: code, src and dst, for retransmission flags (bounded by maxCopies). */
+  respCode: number[];
+  respSrc: string[];
+  respDst: string[];
   initialInvite: boolean;
   /** Slots in the timer B and C queues, so a finished transaction is not kept alive by them. */
   bSlot: number;
@@ -225,12 +230,14 @@ interface Call extends SipCall {
  * an absolute slot number so an item can be removed early without searching.
  */
 class Fifo<T> {
+  constructor(private readonly due: Due) {}
   private items: (T | undefined)[] = [];
   private deadlines: number[] = [];
   private head = 0;
   /** Absolute slot number of items[0]. */
   private base = 0;
   push(item: T, deadline: number): number {
+    if (deadline < this.due.next) this.due.next = deadline;
     this.items.push(item);
     this.deadlines.push(deadline);
     return this.base + this.items.length - 1;
@@ -259,10 +266,28 @@ class Fifo<T> {
   get length(): number {
     return this.items.length - this.head;
   }
+  /** Deadline of the first item still queued (Infinity when empty). */
+  headDeadline(): number {
+    return this.head < this.items.length ? this.deadlines[this.head]! : Infinity;
+  }
+}
+
+/**
+ * The earliest deadline at the head of any queue (never later than the truth): time can pass
+ * without visiting the queues until then.
+ */
+class Due {
+  next = Infinity;
 }
 
 /** Method slot of the key of an ACK that matched no INVITE (an ACK for a 2xx). */
 const ACK_ONLY = 'ACK\0';
+
+/** Is (a, b) one of the pairs (as[i], bs[i])? */
+function hasPair(as: string[], bs: string[], a: string, b: string): boolean {
+  for (let i = 0; i < as.length; i++) if (as[i] === a && bs[i] === b) return true;
+  return false;
+}
 
 export function branchHasCookie(branch: string): boolean {
   return branch.length > MAGIC_COOKIE.length && branch.startsWith(MAGIC_COOKIE);
@@ -299,12 +324,13 @@ export class SipTracker {
   private readonly live = new Map<number, Tx>();
   private readonly calls = new Map<string, Call>();
   private readonly liveCalls = new Map<number, Call>();
-  private readonly qB = new Fifo<Tx>();
-  private readonly qC = new Fifo<Tx>();
-  private readonly qLinger = new Fifo<Tx>();
-  private readonly qLingerShort = new Fifo<Tx>();
-  private readonly qCallEnd = new Fifo<Call>();
-  private readonly qCallIdle = new Fifo<Call>();
+  private readonly due = new Due();
+  private readonly qB = new Fifo<Tx>(this.due);
+  private readonly qC = new Fifo<Tx>(this.due);
+  private readonly qLinger = new Fifo<Tx>(this.due);
+  private readonly qLingerShort = new Fifo<Tx>(this.due);
+  private readonly qCallEnd = new Fifo<Call>(this.due);
+  private readonly qCallIdle = new Fifo<Call>(this.due);
   private finishing = false;
   private nextTx = 1;
   private nextCall = 1;
@@ -345,7 +371,7 @@ export class SipTracker {
   advance(sec: number, nsec: number): void {
     const t = this.t(sec, nsec);
     if (t > this.now) this.now = t;
-    this.expire(this.now);
+    if (this.now >= this.due.next) this.expire(this.now);
   }
 
   /** Track one parsed message. Returns a reused record describing it. */
@@ -371,6 +397,13 @@ export class SipTracker {
     return info;
   }
 
+  /** Key of the top Via with the message's own method (cached on the record). */
+  private ownKey(msg: SipMessage, method: string): string {
+    let k = msg.trackKey;
+    if (k === '') k = msg.trackKey = this.key(msg, 0, method);
+    return k;
+  }
+
   private key(msg: SipMessage, viaIndex: number, method: string): string {
     const v = msg.via[viaIndex]!;
     // The ACK of a non-2xx final response shares the INVITE's branch (17.1.1.3).
@@ -390,6 +423,21 @@ export class SipTracker {
       transport: ctx.transport,
       ifIndex: ctx.ifIndex,
       retransmission,
+    };
+  }
+
+  private responseSighting(ctx: SipContext, retransmission: boolean, code: number, inner: boolean): SipResponseSighting {
+    return {
+      sec: ctx.sec,
+      nsec: ctx.nsec,
+      precision: ctx.precision,
+      src: ctx.src,
+      dst: ctx.dst,
+      transport: ctx.transport,
+      ifIndex: ctx.ifIndex,
+      retransmission,
+      code,
+      inner,
     };
   }
 
@@ -425,7 +473,11 @@ export class SipTracker {
       tFinal: -1,
       done: false,
       call: undefined,
-      seenResponses: [],
+      hopSrc: [],
+      hopDst: [],
+      respCode: [],
+      respSrc: [],
+      respDst: [],
       initialInvite: method === 'INVITE' && msg.toTag === '',
       bSlot: -1,
       cSlot: -1,
@@ -458,7 +510,7 @@ export class SipTracker {
 
   private request(msg: SipMessage, ctx: SipContext, t: number, info: SipMessageInfo): void {
     const method = msg.method;
-    let key = this.key(msg, 0, method);
+    let key = this.ownKey(msg, method);
     let tx = this.lookup(msg, method, key);
     if (method === 'ACK') {
       if (tx !== undefined && tx.method === 'INVITE') {
@@ -470,7 +522,8 @@ export class SipTracker {
       key = this.key(msg, 0, ACK_ONLY);
       tx = this.lookup(msg, ACK_ONLY, key);
     }
-    const hop = ctx.src + '>' + ctx.dst;
+    const src = ctx.src;
+    const dst = ctx.dst;
     if (tx === undefined) {
       tx = this.newTx(msg, method, key, t, false);
       if (method === 'ACK') {
@@ -482,11 +535,15 @@ export class SipTracker {
       tx.orphan = false;
       tx.t0 = t;
     }
-    const retrans = tx.hops.includes(hop);
+    const retrans = hasPair(tx.hopSrc, tx.hopDst, src, dst);
     info.txId = tx.id;
     info.retransmission = retrans;
     info.forwardedCopy = !retrans && tx.requestCount > 0;
-    if (!retrans && tx.hops.length < this.maxCopies) tx.hops.push(hop);
+    if (!retrans && tx.hops.length < this.maxCopies) {
+      tx.hops.push(src + '>' + dst);
+      tx.hopSrc.push(src);
+      tx.hopDst.push(dst);
+    }
     if (retrans) tx.retransmissions++;
     tx.requestCount++;
     if (tx.requests.length < this.maxCopies) tx.requests.push(this.sighting(ctx, retrans));
@@ -514,20 +571,31 @@ export class SipTracker {
 
   private response(msg: SipMessage, ctx: SipContext, t: number, info: SipMessageInfo): void {
     const method = msg.cseqMethod;
-    const key = this.key(msg, 0, method);
+    const key = this.ownKey(msg, method);
     let tx = this.lookup(msg, method, key);
     if (tx === undefined) {
       this.stats.orphanResponses++;
       tx = this.newTx(msg, method, key, t, true);
     }
     const code = msg.statusCode;
-    const hop = ctx.src + '>' + ctx.dst;
-    const tag = code + '|' + hop;
-    const retrans = tx.seenResponses.includes(tag);
+    const src = ctx.src;
+    const dst = ctx.dst;
+    const codes = tx.respCode;
+    let retrans = false;
     let otherHop = false;
-    if (!retrans) {
-      for (const s of tx.seenResponses) if (s.startsWith(code + '|')) otherHop = true;
-      if (tx.seenResponses.length < this.maxCopies) tx.seenResponses.push(tag);
+    for (let i = 0; i < codes.length; i++) {
+      if (codes[i] !== code) continue;
+      if (tx.respSrc[i] === src && tx.respDst[i] === dst) {
+        retrans = true;
+        break;
+      }
+      otherHop = true;
+    }
+    if (retrans) otherHop = false;
+    else if (codes.length < this.maxCopies) {
+      codes.push(code);
+      tx.respSrc.push(src);
+      tx.respDst.push(dst);
     }
     info.txId = tx.id;
     info.retransmission = retrans;
@@ -537,13 +605,13 @@ export class SipTracker {
     const dt = tx.requestCount > 0 ? t - tx.t0 : -1;
     if (code < 200) {
       if (tx.firstProvisional === undefined) {
-        tx.firstProvisional = { ...this.sighting(ctx, retrans), code, inner };
+        tx.firstProvisional = this.responseSighting(ctx, retrans, code, inner);
         if (tx.firstResponseNs < 0) tx.firstResponseNs = dt;
       }
       if (tx.state === 'calling') tx.state = 'proceeding';
     } else if (tx.final === undefined || (tx.final.inner && !inner)) {
       const first = tx.final === undefined;
-      tx.final = { ...this.sighting(ctx, retrans), code, inner };
+      tx.final = this.responseSighting(ctx, retrans, code, inner);
       if (first) {
         if (tx.firstResponseNs < 0) tx.firstResponseNs = dt;
         tx.finalResponseNs = dt;
@@ -749,6 +817,14 @@ export class SipTracker {
         this.finishCall(call);
       } else call.idleSlot = this.qCallIdle.push(call, call.tLast + this.idle);
     }
+    this.due.next = Math.min(
+      this.qB.headDeadline(),
+      this.qC.headDeadline(),
+      this.qLinger.headDeadline(),
+      this.qLingerShort.headDeadline(),
+      this.qCallEnd.headDeadline(),
+      this.qCallIdle.headDeadline(),
+    );
   }
 
   private finishTx(tx: Tx): void {
