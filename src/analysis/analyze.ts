@@ -10,7 +10,7 @@ import { badUsage, StalepinError } from '../core/errors.js';
 import type { Timestamp } from '../core/time.js';
 import { defaultRuleOptions, evaluate } from '../findings/rules.js';
 import { loadInventory, type Inventory } from '../inventory/index.js';
-import { LbAnalyzer } from '../observe/analyzer.js';
+import { LbAnalyzer, type AnalyzerOptions } from '../observe/analyzer.js';
 import { isoOf } from '../observe/types.js';
 import { runPackets } from '../pipeline/packets.js';
 import { countBySeverity, REPORT_SCHEMA, reportFlows, type Report, type ReportInput } from '../report/analyze.js';
@@ -34,6 +34,8 @@ export interface AnalyzeOptions {
   stdin?: NodeJS.ReadableStream;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number | undefined) => void;
+  /** Every classified INVITE transaction (the HTML and Markdown timelines bin them). */
+  onInvite?: AnalyzerOptions['onInvite'];
 }
 
 export const GENERATOR = 'stalepin 0.1.0';
@@ -110,6 +112,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     ...(opts.callIds.length ? { callIds: new Set(opts.callIds) } : {}),
     // An all-answered flow idle for longer than the tracker remembers it cannot be pinned.
     limits: { idleS: opts.udpTimeoutS + opts.timerBNs / 1e9 },
+    ...(opts.onInvite ? { onInvite: opts.onInvite } : {}),
   });
   let error: StalepinError | undefined;
   if (captures.length) {

@@ -29,8 +29,22 @@ export interface AnalyzerOptions {
   /** Only these Call-IDs count. */
   callIds?: Set<string>;
   limits?: Partial<FlowLimits>;
-  /** Called for each classified INVITE transaction (watch uses it for early findings). */
-  onInvite?: (client: string, target: string | undefined, answered: boolean) => void;
+  /** Called for each classified INVITE transaction (watch uses it for early findings; the HTML timeline bins it). */
+  onInvite?: (client: string, target: string | undefined, answered: boolean, info: InviteInfo) => void;
+}
+
+/** What the onInvite hook gets beyond client, target and outcome; `tx` is only valid during the call. */
+export interface InviteInfo {
+  at: Stamp;
+  callId: string;
+  /** Address the client sent to (the service address, or a backend seen directly). */
+  dst: string;
+  transport: 'udp' | 'tcp';
+  how: ForwardingHow | undefined;
+  /** Copies the client sent (1 + retransmissions). */
+  sent: number;
+  timedOut: boolean;
+  tx: SipTransaction;
 }
 
 export interface AnalyzerCounts {
@@ -158,6 +172,7 @@ export class LbAnalyzer {
     const answered = tx.responseCount > 0;
     if (!answered) this.counts.unansweredInvites++;
     const transport = first.transport;
+    const timedOut = tx.state === 'unanswered';
     this.flows.addInvite({
       transport,
       client,
@@ -169,8 +184,8 @@ export class LbAnalyzer {
       how,
       answered,
       sent,
-      timedOut: tx.state === 'unanswered',
+      timedOut,
     });
-    o.onInvite?.(client, target, answered);
+    o.onInvite?.(client, target, answered, { at, callId: tx.callId, dst, transport, how, sent, timedOut, tx });
   }
 }
