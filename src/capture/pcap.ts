@@ -30,7 +30,6 @@ export function pcapMagic(b: Uint8Array): { le: boolean; nano: boolean } | undef
 }
 
 export class PcapReader extends BufferedReader {
-  private readonly le: boolean;
   private readonly nano: boolean;
   /** Captured lengths above this stop the file: min(snap length, 256 KiB). */
   private readonly maxCap: number;
@@ -85,16 +84,6 @@ export class PcapReader extends BufferedReader {
     this.interfaces.push(iface);
     this.iface = iface;
     this.pos = PCAP_HEADER;
-  }
-
-  private u16(b: Uint8Array, p: number): number {
-    return this.le ? b[p]! | (b[p + 1]! << 8) : (b[p]! << 8) | b[p + 1]!;
-  }
-
-  private u32(b: Uint8Array, p: number): number {
-    return this.le
-      ? (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0
-      : ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
   }
 
   next(f: Frame): ReadStatus {

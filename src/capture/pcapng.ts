@@ -62,7 +62,6 @@ function pow2Precision(k: number): number {
 }
 
 export class PcapngReader extends BufferedReader {
-  private le = true;
   private section = -1;
   private ifs: IfState[] = [];
   private lastSec = 0;
@@ -95,16 +94,6 @@ export class PcapngReader extends BufferedReader {
     this.block(b, 0, len);
     this.pos = len;
     return 0;
-  }
-
-  private u16(b: Uint8Array, p: number): number {
-    return this.le ? b[p]! | (b[p + 1]! << 8) : (b[p]! << 8) | b[p + 1]!;
-  }
-
-  private u32(b: Uint8Array, p: number): number {
-    return this.le
-      ? (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0
-      : ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
   }
 
   private fail(offset: number, message: string): never {

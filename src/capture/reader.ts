@@ -62,6 +62,8 @@ export abstract class BufferedReader implements CaptureReader {
   done = false;
   /** Bytes the current record needs in the buffer (set with NeedData). */
   need = 0;
+  /** Byte order of the file (pcap) or of the current section (pcapng). */
+  protected le = true;
   readonly interfaces: CaptureInterface[] = [];
 
   constructor(
@@ -77,6 +79,16 @@ export abstract class BufferedReader implements CaptureReader {
     this.buf = buf;
     this.end = end;
     this.eof = eof;
+  }
+
+  protected u16(b: Uint8Array, p: number): number {
+    return this.le ? b[p]! | (b[p + 1]! << 8) : (b[p]! << 8) | b[p + 1]!;
+  }
+
+  protected u32(b: Uint8Array, p: number): number {
+    return this.le
+      ? (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0
+      : ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
   }
 
   abstract next(frame: Frame): ReadStatus;
