@@ -13,21 +13,12 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import os from 'node:os';
 import { compare, have, median, type BenchRow } from './lib.js';
+import { xorshift32 } from '../test/gen/rng.js';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
 
-/** Deterministic xorshift32, so the same size gives the same file. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+/** Deterministic, so the same size gives the same file. */
+const rng = xorshift32;
 
 /**
  * An LB's table: 4 service addresses (udp+tcp 5060, udp 5080), 24 backends, clients from the

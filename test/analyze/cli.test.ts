@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { repoRoot, runBin, runCli } from '../helpers/cli.js';
 
 const killed = 'fixtures/lab/killed';

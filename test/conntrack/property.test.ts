@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { repoRoot } from '../helpers/cli.js';
 import { parseConntrackStream, parseConntrackText } from '../../src/conntrack/parse.js';
 import { ConntrackEntry, protoName, type Tuple } from '../../src/conntrack/entry.js';
+import { xorshift32 } from '../gen/rng.js';
 
 const real = join(repoRoot, 'fixtures', 'conntrack', 'real');
 
@@ -84,15 +85,8 @@ describe('real kernel: default, extended, XML, /proc and save forms of one table
 // ---- generated tables ------------------------------------------------------------------------
 
 function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
+  const next = xorshift32(seed);
+  return () => next() / 2 ** 32;
 }
 
 const V4 = ['192.0.2.', '198.51.100.', '203.0.113.'];
