@@ -151,6 +151,13 @@ export interface TrackerOptions {
   anomalies: Anomalies;
   onTransaction?: (tx: SipTransaction) => void;
   onCall?: (call: SipCall) => void;
+  /**
+   * A request was retransmitted at a hop while its transaction still has no response at all.
+   * `tx` is the live transaction, not a summary: it keeps changing (read `responseCount` to see
+   * whether it was answered since) and must not be kept past its onTransaction. `watch` uses it
+   * to report an INVITE going unanswered before timer B ends the transaction.
+   */
+  onRetransmission?: (tx: SipTransaction) => void;
   /** RFC 3261 timer B / F: no response by then is "unanswered" (default 32 s). */
   timerBNs?: number;
   /** Provisional only for this long: given up as "no-final" (default 180 s, timer C). */
@@ -308,6 +315,7 @@ export class SipTracker {
   private readonly an: Anomalies;
   private readonly onTx: (tx: SipTransaction) => void;
   private readonly onCall: (call: SipCall) => void;
+  private readonly onRetx: ((tx: SipTransaction) => void) | undefined;
   private readonly timerB: number;
   private readonly timerC: number;
   private readonly linger: number;
@@ -342,6 +350,7 @@ export class SipTracker {
     this.an = opts.anomalies;
     this.onTx = opts.onTransaction ?? (() => undefined);
     this.onCall = opts.onCall ?? (() => undefined);
+    this.onRetx = opts.onRetransmission;
     this.timerB = opts.timerBNs ?? DEFAULT_TIMER_B_NS;
     this.timerC = opts.timerCNs ?? 180e9;
     this.linger = opts.lingerNs ?? 32e9;
@@ -547,6 +556,7 @@ export class SipTracker {
     if (retrans) tx.retransmissions++;
     tx.requestCount++;
     if (tx.requests.length < this.maxCopies) tx.requests.push(this.sighting(ctx, retrans));
+    if (retrans && tx.responseCount === 0 && this.onRetx !== undefined) this.onRetx(tx);
     if (method === 'CANCEL') {
       const inv = this.byKey.get(this.key(msg, 0, 'INVITE'));
       if (inv !== undefined && !inv.done) {
