@@ -17,6 +17,25 @@ function sev(s: Severity, color: boolean): string {
   return (s === 'critical' ? RED : s === 'warning' ? YELLOW : '') + s + RESET;
 }
 
+/**
+ * One finding as terminal lines (a blank line first): the block `analyze` and `audit` print
+ * for every finding.
+ */
+export function findingLines(f: Finding, color: boolean): string[] {
+  const out: string[] = [''];
+  out.push(`${sev(f.severity, color)} ${f.kind}: ${visible(f.summary)}`);
+  out.push(`  client ${visible(f.client)}  service ${visible(f.service ?? '-')}  target ${visible(f.target ?? '-')} (${f.targetState})  ${f.transport}`);
+  out.push(`  from ${f.since ?? '-'} to ${f.until ?? '-'}`);
+  if (f.callIds.length) {
+    const shown = f.callIds.slice(0, 10).map(visible).join(', ');
+    const more = f.callIds.length - 10 + (f.callIdsOmitted ?? 0);
+    out.push(`  lost calls (${f.callIds.length + (f.callIdsOmitted ?? 0)}): ${shown}${more > 0 ? `, and ${more} more (--format json lists all)` : ''}`);
+  }
+  for (const e of f.evidence) out.push(`  evidence [${e.source}] ${visible(e.detail)}${e.file ? ` (${visible(e.file)})` : ''}`);
+  out.push(`  fix: ${visible(f.remedy)}`);
+  return out;
+}
+
 export function renderTable(r: Report, color: boolean): string {
   const out: string[] = [];
   const s = r.summary;
@@ -38,19 +57,7 @@ export function renderTable(r: Report, color: boolean): string {
     out.push(t.toString());
   }
   if (r.findings.length === 0) out.push('no findings');
-  for (const f of r.findings) {
-    out.push('');
-    out.push(`${sev(f.severity, color)} ${f.kind}: ${visible(f.summary)}`);
-    out.push(`  client ${visible(f.client)}  service ${visible(f.service ?? '-')}  target ${visible(f.target ?? '-')} (${f.targetState})  ${f.transport}`);
-    out.push(`  from ${f.since ?? '-'} to ${f.until ?? '-'}`);
-    if (f.callIds.length) {
-      const shown = f.callIds.slice(0, 10).map(visible).join(', ');
-      const more = f.callIds.length - 10 + (f.callIdsOmitted ?? 0);
-      out.push(`  lost calls (${f.callIds.length + (f.callIdsOmitted ?? 0)}): ${shown}${more > 0 ? `, and ${more} more (--format json lists all)` : ''}`);
-    }
-    for (const e of f.evidence) out.push(`  evidence [${e.source}] ${visible(e.detail)}${e.file ? ` (${visible(e.file)})` : ''}`);
-    out.push(`  fix: ${visible(f.remedy)}`);
-  }
+  for (const f of r.findings) out.push(...findingLines(f, color));
   if (r.error) out.push(`\nstopped early: ${visible(r.error)}; the report covers what was read before it`);
   return out.join('\n') + '\n';
 }
@@ -96,8 +103,22 @@ export function renderJunit(r: Report, failOn: Severity | 'never'): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="stalepin" tests="${tests}" failures="${failures}" errors="0">\n${suites.join('\n')}\n</testsuites>\n`;
 }
 
-function md(s: string): string {
+/** Markdown-safe text: visible, with Markdown's special characters escaped. */
+export function md(s: string): string {
   return visible(s).replace(/([\\`*_{}[\]<>()#+!|])/g, '\\$1');
+}
+
+/** One finding as a Markdown section (heading, summary, facts, evidence, fenced fix). */
+export function markdownFinding(f: Finding): string[] {
+  const out: string[] = [];
+  out.push(`### ${f.severity}: ${f.kind} ${md(f.client)} → ${md(f.target ?? '?')}`, '');
+  out.push(md(f.summary), '');
+  out.push(`- transport: ${f.transport}; service: ${md(f.service ?? '-')}; target state: ${f.targetState}`);
+  out.push(`- from ${f.since ?? '-'} to ${f.until ?? '-'}`);
+  if (f.callIds.length) out.push(`- lost calls (${f.callIds.length + (f.callIdsOmitted ?? 0)}): ${f.callIds.slice(0, 20).map((c) => '`' + visible(c).replace(/`/g, "'") + '`').join(', ')}${f.callIds.length > 20 ? ', …' : ''}`);
+  for (const e of f.evidence) out.push(`- evidence (${e.source}): ${md(e.detail)}`);
+  out.push('', 'Fix:', '', '```', visible(f.remedy).replace(/```/g, "'''"), '```', '');
+  return out;
 }
 
 export function renderMarkdown(r: Report): string {
@@ -115,15 +136,7 @@ export function renderMarkdown(r: Report): string {
   }
   out.push('## Findings', '');
   if (!r.findings.length) out.push('No findings.', '');
-  for (const f of r.findings) {
-    out.push(`### ${f.severity}: ${f.kind} ${md(f.client)} → ${md(f.target ?? '?')}`, '');
-    out.push(md(f.summary), '');
-    out.push(`- transport: ${f.transport}; service: ${md(f.service ?? '-')}; target state: ${f.targetState}`);
-    out.push(`- from ${f.since ?? '-'} to ${f.until ?? '-'}`);
-    if (f.callIds.length) out.push(`- lost calls (${f.callIds.length + (f.callIdsOmitted ?? 0)}): ${f.callIds.slice(0, 20).map((c) => '`' + visible(c).replace(/`/g, "'") + '`').join(', ')}${f.callIds.length > 20 ? ', …' : ''}`);
-    for (const e of f.evidence) out.push(`- evidence (${e.source}): ${md(e.detail)}`);
-    out.push('', 'Fix:', '', '```', visible(f.remedy).replace(/```/g, "'''"), '```', '');
-  }
+  for (const f of r.findings) out.push(...markdownFinding(f));
   if (r.error) out.push(`> stopped early: ${md(r.error)}`, '');
   return out.join('\n');
 }
