@@ -13,7 +13,7 @@ import type { SipMessage } from '../sip/message.js';
 import type { SipParseStatus } from '../sip/parser.js';
 import { SipTracker, type SipTransaction } from '../sip/transactions.js';
 import type { SipContext } from '../sip/types.js';
-import { FlowTable, type FlowLimits, defaultFlowLimits } from './flows.js';
+import { FlowTable, type FlowLimits, type InviteOutcome, defaultFlowLimits } from './flows.js';
 import { stamp, tOf, type ForwardingHow, type Stamp } from './types.js';
 
 export interface AnalyzerOptions {
@@ -31,6 +31,12 @@ export interface AnalyzerOptions {
   limits?: Partial<FlowLimits>;
   /** Called for each classified INVITE transaction (watch uses it for early findings; the HTML timeline bins it). */
   onInvite?: (client: string, target: string | undefined, answered: boolean, info: InviteInfo) => void;
+  /**
+   * An INVITE was retransmitted while it still has no response (UDP; before timer B ends it).
+   * `tx` is the tracker's live transaction (see TrackerOptions.onRetransmission); `outcomeOf(tx)`
+   * classifies it as it stands. `watch` uses this to flag a pinned flow within a second or two.
+   */
+  onRetransmission?: (tx: SipTransaction) => void;
 }
 
 /** What the onInvite hook gets beyond client, target and outcome; `tx` is only valid during the call. */
@@ -77,6 +83,13 @@ export class LbAnalyzer {
       anomalies: this.anomalies,
       timerBNs: opts.timerBNs,
       onTransaction: (tx) => this.transaction(tx),
+      ...(opts.onRetransmission
+        ? {
+            onRetransmission: (tx: SipTransaction) => {
+              if (tx.method === 'INVITE' && !tx.orphan) opts.onRetransmission!(tx);
+            },
+          }
+        : {}),
     });
     this.dissector = new SipDissector({
       anomalies: this.anomalies,
@@ -120,20 +133,48 @@ export class LbAnalyzer {
 
   private transaction(tx: SipTransaction): void {
     if (tx.method !== 'INVITE' || tx.orphan || tx.requests.length === 0) return;
-    const first = tx.requests[0]!;
-    const at = stamp(first.sec, first.nsec, first.precision);
-    const t = tOf(at);
-    const o = this.opts;
-    if ((o.since !== undefined && t < o.since) || (o.until !== undefined && t > o.until) || (o.callIds && !o.callIds.has(tx.callId))) {
+    if (this.filtered(tx)) {
       this.counts.filteredOut++;
       return;
     }
     this.counts.inviteTransactions++;
+    const o = this.classify(tx);
+    this.counts.lateCopies += this.late;
+    if (!o.answered) this.counts.unansweredInvites++;
+    this.flows.addInvite(o);
+    this.opts.onInvite?.(o.client, o.target, o.answered, { at: o.at, callId: o.callId, dst: o.dst, transport: o.transport, how: o.how, sent: o.sent, timedOut: o.timedOut, tx });
+  }
+
+  private filtered(tx: SipTransaction): boolean {
+    const first = tx.requests[0]!;
+    const t = tOf(first);
+    const o = this.opts;
+    return (o.since !== undefined && t < o.since) || (o.until !== undefined && t > o.until) || (o.callIds !== undefined && !o.callIds.has(tx.callId));
+  }
+
+  /**
+   * What an INVITE transaction says about forwarding as it stands: the classification a
+   * finished transaction gets, without recording anything (watch asks this of live, still
+   * unanswered transactions). Undefined for anything but an INVITE with a request copy seen, or
+   * one the filters leave out.
+   */
+  outcomeOf(tx: SipTransaction): InviteOutcome | undefined {
+    if (tx.method !== 'INVITE' || tx.orphan || tx.requests.length === 0 || this.filtered(tx)) return undefined;
+    return this.classify(tx);
+  }
+
+  /** Forwarded copies found later than the window by the last classify() call. */
+  private late = 0;
+
+  private classify(tx: SipTransaction): InviteOutcome {
+    const first = tx.requests[0]!;
+    const at = stamp(first.sec, first.nsec, first.precision);
     const client = first.src;
     const dst = first.dst;
     let target: string | undefined;
     let how: ForwardingHow | undefined;
     let sent = 0;
+    this.late = 0;
     // The forwarded copy: the same transaction leaving towards another address, close in time
     // to a copy arriving at `dst` (retransmissions are forwarded too, so any arriving copy counts).
     for (const r of tx.requests) {
@@ -155,7 +196,7 @@ export class LbAnalyzer {
       if (near) {
         target = r.dst;
         how = 'egress-copy';
-      } else this.counts.lateCopies++;
+      } else this.late++;
     }
     if (sent === 0) sent = 1;
     sent += Math.max(0, tx.requestCount - tx.requests.length);
@@ -169,12 +210,8 @@ export class LbAnalyzer {
         }
       }
     }
-    const answered = tx.responseCount > 0;
-    if (!answered) this.counts.unansweredInvites++;
-    const transport = first.transport;
-    const timedOut = tx.state === 'unanswered';
-    this.flows.addInvite({
-      transport,
+    return {
+      transport: first.transport,
       client,
       clientIp: client.startsWith('[') ? client.slice(1, client.indexOf(']')) : client.slice(0, client.lastIndexOf(':')),
       dst,
@@ -182,10 +219,9 @@ export class LbAnalyzer {
       at,
       target,
       how,
-      answered,
+      answered: tx.responseCount > 0,
       sent,
-      timedOut,
-    });
-    o.onInvite?.(client, target, answered, { at, callId: tx.callId, dst, transport, how, sent, timedOut, tx });
+      timedOut: tx.state === 'unanswered',
+    };
   }
 }
