@@ -42,6 +42,40 @@ export interface PacketRunResult {
 }
 
 /**
+ * The per-frame stage every source shares (files here, live interfaces in capture/live.ts):
+ * decode into one reused Packet, hand TCP segments to the reassembler, then to the consumer.
+ */
+export class FrameStage {
+  readonly decoder: Decoder;
+  readonly tcp: TcpReassembler | undefined;
+  readonly pkt: Packet = newPacket();
+
+  constructor(
+    anomalies: Anomalies,
+    where: (f: Frame) => string,
+    private readonly onPacket: (pkt: Packet) => void,
+    tcp?: StreamSink,
+    tcpOptions?: Omit<TcpReassemblyOptions, 'anomalies'>,
+  ) {
+    this.decoder = new Decoder({ anomalies, where });
+    this.tcp = tcp ? new TcpReassembler(tcp, { anomalies, ...tcpOptions }) : undefined;
+  }
+
+  push(frame: Frame): void {
+    const pkt = this.pkt;
+    this.decoder.decode(frame, pkt);
+    if (this.tcp !== undefined && pkt.status === DecodeStatus.Ok && pkt.proto === 6) this.tcp.push(pkt);
+    this.onPacket(pkt);
+  }
+
+  /** End of input: held fragments and open TCP streams are flushed. */
+  finish(): void {
+    this.decoder.finish();
+    this.tcp?.flush('eof');
+  }
+}
+
+/**
  * `onPacket` sees every frame's decode result (pkt.status tells what was decoded; fragments
  * being held have status FragmentHeld and no transport). The Packet and its frame are reused.
  */
@@ -53,10 +87,9 @@ export async function runPackets(opts: PacketRunOptions, onPacket: (pkt: Packet)
   const ctx = opts.stdin ? { anomalies, warnings, interfaces, stdin: opts.stdin } : { anomalies, warnings, interfaces };
   const { source, readers } = await openCaptures(opts.files, ctx);
   const where = (f: Frame): string => `${opts.files[f.source] ?? 'input'} at byte ${f.recordOffset}`;
-  const decoder = new Decoder({ anomalies, where });
-  const tcp = opts.tcp ? new TcpReassembler(opts.tcp, { anomalies, ...opts.tcpOptions }) : undefined;
+  const stage = new FrameStage(anomalies, where, onPacket, opts.tcp, opts.tcpOptions);
+  const decoder = stage.decoder;
   const frame = newFrame();
-  const pkt = newPacket();
   const total = totalSize(readers);
   let frames = 0;
   let interrupted = false;
@@ -66,9 +99,7 @@ export async function runPackets(opts: PacketRunOptions, onPacket: (pkt: Packet)
       const st = source.next(frame);
       if (st === ReadStatus.Frame) {
         frames++;
-        decoder.decode(frame, pkt);
-        if (tcp !== undefined && pkt.status === DecodeStatus.Ok && pkt.proto === 6) tcp.push(pkt);
-        onPacket(pkt);
+        stage.push(frame);
       } else if (st === ReadStatus.NeedData) {
         if (opts.signal?.aborted) {
           interrupted = true;
@@ -84,8 +115,7 @@ export async function runPackets(opts: PacketRunOptions, onPacket: (pkt: Packet)
   } finally {
     await source.close();
   }
-  decoder.finish();
-  tcp?.flush('eof');
+  stage.finish();
   opts.onProgress?.(consumed(readers), total);
   warnings.push(...decoder.warnings());
   return {
