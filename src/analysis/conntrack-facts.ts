@@ -17,7 +17,8 @@ export interface LoadedConntrack {
   warnings: Warning[];
 }
 
-function toFact(e: ConntrackEntry, file: string, events: boolean): ConntrackFact | undefined {
+/** One conntrack entry or event as a rule fact (watch converts its live events with it too). */
+export function toFact(e: ConntrackEntry, file: string, events: boolean): ConntrackFact | undefined {
   if (!e.orig.src || !e.reply.src || e.orig.sport < 0) return undefined;
   const fact: ConntrackFact = {
     source: events ? 'conntrack-event' : 'conntrack',
