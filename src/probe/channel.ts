@@ -99,7 +99,8 @@ export abstract class Channel {
     protected readonly counters: ChannelCounters,
   ) {}
 
-  abstract open(port: number, bindIp: string | undefined): Promise<void>;
+  /** Bind (UDP) or prepare (TCP). `keep`: the port must stay the same for the whole run. */
+  abstract open(port: number, bindIp: string | undefined, keep?: boolean): Promise<void>;
   abstract transact(build: RequestBuilder, timeoutMs: number, timers: Timers): Promise<SideResult>;
   abstract close(): void;
 
@@ -231,6 +232,17 @@ export class UdpChannel extends Channel {
   }
 }
 
+function reservePort(port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen({ port, host, exclusive: true }, () => {
+      const got = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(got));
+    });
+  });
+}
+
 function failed(port: number, error: string): SideResult {
   return { code: null, reason: null, rttMs: null, sent: 0, port, error, responder: null };
 }
@@ -252,10 +264,12 @@ export class TcpChannel extends Channel {
   /** Error of the last connection attempt, reported with the next failed transaction. */
   lastConnectError: string | null = null;
 
-  async open(port: number, bindIp: string | undefined): Promise<void> {
-    this.wantPort = port;
+  async open(port: number, bindIp: string | undefined, keep = false): Promise<void> {
     this.bindIp = bindIp;
-    this.localPort = port;
+    // A kept port is chosen now, so it is known (and reported) before the first connection:
+    // a listening socket on it, closed at once, finds a free one or tells that N is taken.
+    this.wantPort = keep ? await reservePort(port, bindIp ?? (this.targetIp.includes(':') ? '::' : '0.0.0.0')) : port;
+    this.localPort = this.wantPort;
   }
 
   private connect(timeoutMs: number): Promise<void> {

@@ -122,7 +122,7 @@ class TargetRunner {
   async open(): Promise<void> {
     this.fixed = this.newChannel();
     try {
-      await this.fixed.open(this.wantFixedPort, this.cfg.bind);
+      await this.fixed.open(this.wantFixedPort, this.cfg.bind, true);
     } catch (e) {
       throw bindError(e, this.wantFixedPort, this.cfg.transport.toUpperCase());
     }
