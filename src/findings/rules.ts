@@ -368,8 +368,13 @@ function targetInfo(
       file: opts.captureLabel,
       at: isoOf(b.icmp.first)!,
     });
+    // The first error answers a packet forwarded just before it: an INVITE that went unanswered
+    // since the backend was last heard, and before the error, was lost to it as well (watch
+    // sees the first such INVITE long before a second one exists).
     const t = tOf(b.icmp.first);
-    if (!inferred || t < inferred.sinceT) inferred = { since: b.icmp.first, sinceT: t };
+    const first = after.length && after[0]!.t < t ? (b.lastHeard ?? after[0]!.at) : b.icmp.first;
+    const ft = tOf(first);
+    if (!inferred || ft < inferred.sinceT) inferred = { since: first, sinceT: ft };
   }
   const node = inv ? findNode(inv, ipOf(addr), portOf(addr)) : undefined;
   const lastHeard = isoOf(b?.lastHeard);
