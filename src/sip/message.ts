@@ -85,6 +85,72 @@ export function decodeText(b: Uint8Array, s: number, e: number): string {
   return String.fromCharCode.apply(null, b.subarray(s, e) as unknown as number[]);
 }
 
+/** Case folding for internText. */
+export const enum Fold {
+  None = 0,
+  Lower = 1,
+  Upper = 2,
+}
+
+// Strings decoded from message bytes, by a hash of the bytes: Call-IDs, branches, tags and
+// hosts repeat across the messages of a call and the copies at each hop, so most lookups
+// return a string already made (no allocation, and equal values are the same string, which
+// makes Map lookups and comparisons by the tracker cheap). Direct-mapped and fixed in size.
+const INTERN_SLOTS = 8192;
+const INTERN_MAX = 128;
+const interned: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
+/**
+ * decodeText for short ASCII spans, case-folded as asked (ASCII letters only, as toLowerCase
+ * and toUpperCase do on ASCII), returning a shared string when the same bytes were seen lately.
+ * Spans with bytes >= 0x80 or line breaks take the ordinary decode (and fold).
+ */
+export function internText(b: Uint8Array, s: number, e: number, fold: Fold): string {
+  const n = e - s;
+  if (n <= 0) return '';
+  if (n > INTERN_MAX) return slowText(b, s, e, fold);
+  let h = 0x811c9dc5 ^ fold;
+  let changed = false;
+  for (let i = s; i < e; i++) {
+    let c = b[i]!;
+    if (c >= 0x80 || c === 10 || c === 13) return slowText(b, s, e, fold);
+    if (fold === Fold.Lower) {
+      if (c >= 65 && c <= 90) {
+        c += 32;
+        changed = true;
+      }
+    } else if (fold === Fold.Upper && c >= 97 && c <= 122) {
+      c -= 32;
+      changed = true;
+    }
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  h ^= h >>> 15;
+  const slot = Math.imul(h, 0x2c1b3c6d) >>> 19;
+  const v = interned[slot]!;
+  if (v.length === n) {
+    let i = 0;
+    if (fold === Fold.None) while (i < n && v.charCodeAt(i) === b[s + i]) i++;
+    else
+      while (i < n) {
+        let c = b[s + i]!;
+        if (fold === Fold.Lower ? c >= 65 && c <= 90 : c >= 97 && c <= 122) c ^= 32;
+        if (v.charCodeAt(i) !== c) break;
+        i++;
+      }
+    if (i === n) return v;
+  }
+  let t = decodeText(b, s, e);
+  if (changed) t = fold === Fold.Lower ? t.toLowerCase() : t.toUpperCase();
+  interned[slot] = t;
+  return t;
+}
+
+function slowText(b: Uint8Array, s: number, e: number, fold: Fold): string {
+  const t = decodeText(b, s, e);
+  return fold === Fold.Lower ? t.toLowerCase() : fold === Fold.Upper ? t.toUpperCase() : t;
+}
+
 /** Decode a header value span, replacing folded line breaks (CRLF + whitespace) with one space. */
 function decodeValue(b: Uint8Array, s: number, e: number): string {
   const t = decodeText(b, s, e);

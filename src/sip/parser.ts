@@ -5,7 +5,7 @@
  * CSeq, Call-ID). A malformed message is counted under a named anomaly, never thrown.
  */
 import type { Anomalies } from '../core/anomalies.js';
-import { decodeText, SIP_LIMITS, Span, newVia, type SipMessage } from './message.js';
+import { decodeText, Fold, internText, SIP_LIMITS, Span, newVia, type SipMessage } from './message.js';
 
 export const enum SipParseStatus {
   /** Parsed; the record is filled (anomalies may still have been counted). */
@@ -360,8 +360,8 @@ function parseVia(b: Uint8Array, s: number, e: number, out: SipMessage, an: Anom
           out.via.push(hop);
         }
         out.viaCount++;
-        hop.transport = decodeText(b, t0, t1).toUpperCase();
-        hop.host = decodeText(b, h0, h1).toLowerCase();
+        hop.transport = internText(b, t0, t1, Fold.Upper);
+        hop.host = internText(b, h0, h1, Fold.Lower);
         hop.port = port;
         hop.branch = '';
         hop.rport = -1;
@@ -407,11 +407,11 @@ function parseVia(b: Uint8Array, s: number, e: number, out: SipMessage, an: Anom
         }
         if (hop === undefined) continue;
         const pl = pn1 - pn0;
-        if (pl === 6 && eqName(b, pn0, 'branch')) hop.branch = pv0 < 0 ? '' : decodeText(b, pv0, pv1);
+        if (pl === 6 && eqName(b, pn0, 'branch')) hop.branch = pv0 < 0 ? '' : internText(b, pv0, pv1, Fold.None);
         else if (pl === 5 && eqName(b, pn0, 'rport')) {
           const v = pv0 < 0 ? 0 : parseDigits(b, pv0, pv1, 65535);
           hop.rport = v < 0 ? 0 : v;
-        } else if (pl === 8 && eqName(b, pn0, 'received')) hop.received = pv0 < 0 ? '' : decodeText(b, pv0, pv1);
+        } else if (pl === 8 && eqName(b, pn0, 'received')) hop.received = pv0 < 0 ? '' : internText(b, pv0, pv1, Fold.None);
       }
     }
     if (!hopOk) {
@@ -500,7 +500,7 @@ function parseNameAddr(b: Uint8Array, s: number, e: number, out: SipMessage, uri
       } else p = skipToken(b, p, e);
       v1 = p;
     }
-    if (n1 - n0 === 3 && eqName(b, n0, 'tag') && v0 >= 0 && tag === '') tag = decodeText(b, v0, v1);
+    if (n1 - n0 === 3 && eqName(b, n0, 'tag') && v0 >= 0 && tag === '') tag = internText(b, v0, v1, Fold.None);
   }
   return tag;
 }
@@ -612,7 +612,7 @@ export function parseSipMessage(buf: Uint8Array, off: number, len: number, out: 
         if (seen & DUP_CALLID) dup = true;
         else {
           seen |= DUP_CALLID;
-          out.callId = decodeText(buf, vs, vEnd);
+          out.callId = internText(buf, vs, vEnd, Fold.None);
           if (out.callId.indexOf('\n') >= 0) out.callId = out.callId.replace(/\s*\r?\n\s*/g, ' ');
         }
         break;

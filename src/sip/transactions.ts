@@ -206,13 +206,12 @@ interface Tx extends SipTransaction {
   /** Dropped from the table (queue entries pointing at it are stale). */
   done: boolean;
   call: Call | undefined;
-  /** Request hops as src and dst, parallel to `hops` (retransmission checks without a string per message). */
-  hopSrc: string[];
-  hopDst: string[];
-  /** Seen responses: code, src and dst, for retransmission flags (bounded by maxCopies). */
-  respCode: number[];
-  respSrc: string[];
-  respDst: string[];
+  /**
+   * Seen responses as triples code, src, dst, for retransmission flags (bounded by maxCopies
+   * triples); undefined until the first response. One array, not one per field: a transaction
+   * lives long enough to be promoted, so every array it owns costs twice.
+   */
+  resp: (number | string)[] | undefined;
   initialInvite: boolean;
   /** Slots in the timer B and C queues, so a finished transaction is not kept alive by them. */
   bSlot: number;
@@ -290,10 +289,20 @@ class Due {
 /** Method slot of the key of an ACK that matched no INVITE (an ACK for a 2xx). */
 const ACK_ONLY = 'ACK\0';
 
-/** Is (a, b) one of the pairs (as[i], bs[i])? */
-function hasPair(as: string[], bs: string[], a: string, b: string): boolean {
-  for (let i = 0; i < as.length; i++) if (as[i] === a && bs[i] === b) return true;
-  return false;
+/**
+ * Was the request seen before at hop src>dst? While every copy is kept, the copies say it
+ * (no string per message); past maxCopies only the list of distinct hops does.
+ */
+function seenAt(tx: Tx, src: string, dst: string): boolean {
+  const reqs = tx.requests;
+  if (tx.requestCount === reqs.length) {
+    for (let i = 0; i < reqs.length; i++) {
+      const r = reqs[i]!;
+      if (r.src === src && r.dst === dst) return true;
+    }
+    return false;
+  }
+  return tx.hops.includes(src + '>' + dst);
 }
 
 export function branchHasCookie(branch: string): boolean {
@@ -482,11 +491,7 @@ export class SipTracker {
       tFinal: -1,
       done: false,
       call: undefined,
-      hopSrc: [],
-      hopDst: [],
-      respCode: [],
-      respSrc: [],
-      respDst: [],
+      resp: undefined,
       initialInvite: method === 'INVITE' && msg.toTag === '',
       bSlot: -1,
       cSlot: -1,
@@ -544,15 +549,11 @@ export class SipTracker {
       tx.orphan = false;
       tx.t0 = t;
     }
-    const retrans = hasPair(tx.hopSrc, tx.hopDst, src, dst);
+    const retrans = seenAt(tx, src, dst);
     info.txId = tx.id;
     info.retransmission = retrans;
     info.forwardedCopy = !retrans && tx.requestCount > 0;
-    if (!retrans && tx.hops.length < this.maxCopies) {
-      tx.hops.push(src + '>' + dst);
-      tx.hopSrc.push(src);
-      tx.hopDst.push(dst);
-    }
+    if (!retrans && tx.hops.length < this.maxCopies) tx.hops.push(src + '>' + dst);
     if (retrans) tx.retransmissions++;
     tx.requestCount++;
     if (tx.requests.length < this.maxCopies) tx.requests.push(this.sighting(ctx, retrans));
@@ -590,22 +591,21 @@ export class SipTracker {
     const code = msg.statusCode;
     const src = ctx.src;
     const dst = ctx.dst;
-    const codes = tx.respCode;
+    const resp = tx.resp;
     let retrans = false;
     let otherHop = false;
-    for (let i = 0; i < codes.length; i++) {
-      if (codes[i] !== code) continue;
-      if (tx.respSrc[i] === src && tx.respDst[i] === dst) {
-        retrans = true;
-        break;
+    if (resp === undefined) tx.resp = [code, src, dst];
+    else {
+      for (let i = 0; i < resp.length; i += 3) {
+        if (resp[i] !== code) continue;
+        if (resp[i + 1] === src && resp[i + 2] === dst) {
+          retrans = true;
+          break;
+        }
+        otherHop = true;
       }
-      otherHop = true;
-    }
-    if (retrans) otherHop = false;
-    else if (codes.length < this.maxCopies) {
-      codes.push(code);
-      tx.respSrc.push(src);
-      tx.respDst.push(dst);
+      if (retrans) otherHop = false;
+      else if (resp.length < this.maxCopies * 3) resp.push(code, src, dst);
     }
     info.txId = tx.id;
     info.retransmission = retrans;
@@ -965,8 +965,9 @@ function stripCall(c: Call): SipCall {
     endSec: c.endSec,
     endNsec: c.endNsec,
     endReason: c.endReason,
-    addresses: c.addresses,
-    backends: c.backends,
+    // Exact-size copies: consumers may keep every call (the calls command does).
+    addresses: c.addresses.slice(),
+    backends: c.backends.slice(),
     messages: c.messages,
     inviteTx: c.inviteTx,
     unansweredInvites: c.unansweredInvites,
