@@ -6,6 +6,7 @@ import { messagesCommand } from './messages.js';
 import { callsCommand } from './calls.js';
 import { flowCommand } from './flow.js';
 import { conntrackCommand } from './conntrack.js';
+import { auditCommand } from './audit.js';
 import { probeCommand } from './probe.js';
 
-export const commands: CommandSpec<any>[] = [analyzeCommand, inspectCommand, messagesCommand, callsCommand, flowCommand, conntrackCommand, probeCommand];
+export const commands: CommandSpec<any>[] = [analyzeCommand, inspectCommand, messagesCommand, callsCommand, flowCommand, conntrackCommand, auditCommand, probeCommand];
