@@ -4,7 +4,9 @@
  */
 import Table from 'cli-table3';
 import { SEVERITY_RANK, type Finding, type Severity } from '../findings/types.js';
+import type { Timeline } from '../observe/timeline.js';
 import type { Report } from './analyze.js';
+import { textTimeline } from './html/text-timeline.js';
 import { visible } from './visible.js';
 
 const plain = { chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' }, style: { head: [] as string[], border: [] as string[] } };
@@ -121,7 +123,8 @@ export function markdownFinding(f: Finding): string[] {
   return out;
 }
 
-export function renderMarkdown(r: Report): string {
+/** With a timeline (from the analyzer's onInvite hook), a compact text timeline per backend follows the backends. */
+export function renderMarkdown(r: Report, timeline?: Timeline): string {
   const s = r.summary;
   const out: string[] = ['# stalepin report', ''];
   out.push(
@@ -134,6 +137,7 @@ export function renderMarkdown(r: Report): string {
     for (const t of r.targets) out.push(`| ${md(t.address)} | ${t.state} | ${t.stateSource} | ${t.since ?? '-'} | ${t.invites} | ${t.unanswered} |`);
     out.push('');
   }
+  if (timeline) out.push('## Timeline', '', ...textTimeline(r, timeline), '');
   out.push('## Findings', '');
   if (!r.findings.length) out.push('No findings.', '');
   for (const f of r.findings) out.push(...markdownFinding(f));

@@ -4,6 +4,8 @@ import { badUsage, StalepinError } from '../../core/errors.js';
 import { parseDuration, parseTime, type Timestamp } from '../../core/time.js';
 import { SEVERITY_RANK, type Severity } from '../../findings/types.js';
 import { emit } from '../../report/output.js';
+import { TimelineObserver } from '../../observe/timeline.js';
+import { renderHtml } from '../../report/html/index.js';
 import { renderJunit, renderMarkdown, renderTable } from '../../report/render-analyze.js';
 import { progressBar } from '../progress.js';
 import { parseSipPorts, printWarnings, sipPortsOption } from '../shared.js';
@@ -21,7 +23,7 @@ interface AnalyzeCliOptions {
   until?: string;
   callId: string[];
   sipPort: string[];
-  format: 'table' | 'json' | 'junit' | 'markdown';
+  format: 'table' | 'json' | 'junit' | 'markdown' | 'html';
   output?: string;
   failOn: Severity | 'never';
   quiet: boolean;
@@ -48,6 +50,7 @@ export const analyzeCommand: CommandSpec<AnalyzeCliOptions> = {
   stalepin analyze lb-any.pcap --nodes inventory.json --conntrack conntrack-after.txt
   stalepin analyze carrier-side.pcapng --vip 203.0.113.10:5060 --format json -o report.json
   stalepin analyze ci-fixture.pcap --format junit --fail-on warning > junit.xml
+  stalepin analyze fixtures/lab/killed --format html -o incident.html   # one self-contained page
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or unreadable input, 3 internal error.`,
   args: [{ name: 'input', description: 'capture files (pcap, pcapng, gzip; - for stdin) or case folders', variadic: true, required: true }],
@@ -63,7 +66,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or unrea
     { key: 'until', flags: '--until <time>', description: 'only INVITEs first seen at or before this time', kind: 'string' },
     { key: 'callId', flags: '--call-id <id>', description: 'only these Call-IDs (repeatable)', kind: 'list', default: [] },
     sipPortsOption,
-    { key: 'format', flags: '-f, --format <format>', description: 'report format', kind: 'choice', choices: ['table', 'json', 'junit', 'markdown'], default: 'table' },
+    { key: 'format', flags: '-f, --format <format>', description: 'report format', kind: 'choice', choices: ['table', 'json', 'junit', 'markdown', 'html'], default: 'table' },
     { key: 'output', flags: '-o, --output <file>', description: 'write the report to a file (atomically) instead of stdout', kind: 'string' },
     { key: 'failOn', flags: '--fail-on <severity>', description: 'exit 1 when a finding is at or above this severity', kind: 'choice', choices: ['critical', 'warning', 'info', 'never'], default: 'critical' },
   ],
@@ -71,6 +74,8 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or unrea
     const progress = progressBar(io.stderr, !o.quiet);
     const since = time('--since', o.since);
     const until = time('--until', o.until);
+    // The timeline is kept outside the report record: the JSON contract stays as it is.
+    const timeline = o.format === 'html' || o.format === 'markdown' ? new TimelineObserver() : undefined;
     const report = await analyze({
       paths,
       conntrack: o.conntrack,
@@ -87,6 +92,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or unrea
       stdin: io.stdin,
       signal: io.signal,
       onProgress: progress.update,
+      ...(timeline ? { onInvite: timeline.onInvite } : {}),
     });
     progress.done();
     if (!o.quiet) printWarnings(io, report.warnings);
@@ -96,8 +102,10 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or unrea
         : o.format === 'junit'
           ? renderJunit(report, o.failOn)
           : o.format === 'markdown'
-            ? renderMarkdown(report)
-            : renderTable(report, io.color && o.output === undefined);
+            ? renderMarkdown(report, timeline?.build(report.targets))
+            : o.format === 'html'
+              ? renderHtml(report, timeline!.build(report.targets))
+              : renderTable(report, io.color && o.output === undefined);
     await emit(o.output, text, io.stdout);
     if (report.error) throw new StalepinError('bad_input', report.error);
     if (o.failOn === 'never') return 0;
