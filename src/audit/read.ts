@@ -64,6 +64,8 @@ export async function readTable(
       src.file === '-'
         ? await parseConntrackStream(opts.stdin ?? process.stdin, { file: '<stdin>', onEntry, ...at, ...signal })
         : await parseConntrackFile(src.file, { file: src.file, onEntry, ...at, ...signal });
+    if (summary.format === 'events' || summary.format === 'xml-events')
+      throw new StalepinError('bad_input', 'an event stream (conntrack -E) is not a table: give a conntrack -L dump, /proc/net/nf_conntrack or ipvsadm -Lnc', { file: summary.file });
     const ipvs = summary.format === 'ipvs' || summary.format === 'ipvs-proc';
     return { summary, label: summary.file, live: false, ipvs, startMs, endMs: Date.now() };
   }

@@ -13,6 +13,7 @@ import { countBySeverity, REPORT_SCHEMA, type Report, type ReportInput } from '.
 import { buildFinding, fixArgv, type FixPlan } from './findings.js';
 import { judge, refreshedBetween, type RecheckResult, type RefreshPolicy } from './judge.js';
 import { loadBackends, readTable, readUdpStreamTimeout, type BackendSources, type TableRead, type Tools } from './read.js';
+import { abortableSleep } from './schedule.js';
 import { Auditor, isDead, type AuditRow, type StaleCandidate } from './rule.js';
 
 export const DEFAULT_STREAM_TIMEOUT_S = 120;
@@ -154,7 +155,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditResult> {
   let recheck: AuditSection['recheck'] = null;
   const recheckMs = opts.recheckMs ?? DEFAULT_RECHECK_MS;
   if (live && recheckMs > 0 && auditor.candidates.length > 0 && !opts.signal?.aborted) {
-    await sleep(recheckMs, opts.signal);
+    await abortableSleep(recheckMs, opts.signal ?? new AbortController().signal);
     if (!opts.signal?.aborted) recheck = await readAgain(auditor, read, src, common, rechecks);
   }
   if (opts.signal?.aborted) throw new AbortedError();
@@ -320,19 +321,6 @@ function targetsOf(rows: AuditRow[], inv: Inventory): Target[] {
   }
   void inv;
   return [...out.values()].sort((a, b) => cmp(a.address, b.address));
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** The second live read: only entries of stale rows are looked at. */
