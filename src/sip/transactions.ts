@@ -286,23 +286,80 @@ class Due {
   next = Infinity;
 }
 
+const KEY_SLOTS = 4096;
+
+/** Up to eight characters of s (its ends), mixed: a cheap hash for KeyCache slots. */
+function mix(h: number, s: string): number {
+  const n = s.length;
+  h = Math.imul(h ^ n, 0x01000193);
+  if (n === 0) return h;
+  h = Math.imul(h ^ s.charCodeAt(0) ^ (s.charCodeAt(n >> 1) << 8) ^ (s.charCodeAt(n - 1) << 16), 0x01000193);
+  if (n > 3) h = Math.imul(h ^ s.charCodeAt(n - 2) ^ (s.charCodeAt(n - 3) << 8) ^ (s.charCodeAt(n - 4) << 16) ^ (s.charCodeAt(1) << 24), 0x01000193);
+  return h;
+}
+
+/**
+ * Map keys made of a few parts, built once and handed out again while they are in use: a key
+ * string made afresh per message costs its concatenation, then a copy and a full hash inside
+ * every Map lookup; a string handed out again has its hash cached. Parts are compared by
+ * value, so a slot holding another key is rebuilt, never confused. Direct-mapped, fixed size.
+ *
+ * - (branch, host, port, method): a transaction key with the magic cookie;
+ * - (callId, tag, -1, ''): a call (dialog) key.
+ */
+class KeyCache {
+  private readonly a: string[] = new Array<string>(KEY_SLOTS).fill('');
+  private readonly b: string[] = new Array<string>(KEY_SLOTS).fill('');
+  private readonly n = new Int32Array(KEY_SLOTS).fill(-2);
+  private readonly c: string[] = new Array<string>(KEY_SLOTS).fill('');
+  private readonly k: string[] = new Array<string>(KEY_SLOTS).fill('');
+
+  get(a: string, b: string, n: number, c: string): string {
+    let h = mix(mix(0x811c9dc5 ^ n, a), b) ^ c.length;
+    h ^= h >>> 15;
+    const i = Math.imul(h, 0x2c1b3c6d) >>> 20;
+    if (this.n[i] === n && this.a[i] === a && this.b[i] === b && this.c[i] === c) return this.k[i]!;
+    const k = n === -1 ? a + '\0' + b : 'b\0' + a + '\0' + (n ? b + ':' + n : b) + '\0' + c;
+    this.a[i] = a;
+    this.b[i] = b;
+    this.n[i] = n;
+    this.c[i] = c;
+    this.k[i] = k;
+    return k;
+  }
+}
+
 /** Method slot of the key of an ACK that matched no INVITE (an ACK for a 2xx). */
 const ACK_ONLY = 'ACK\0';
 
 /**
- * Was the request seen before at hop src>dst? While every copy is kept, the copies say it
- * (no string per message); past maxCopies only the list of distinct hops does.
+ * A live transaction's `hops` until its copies overflow `requests`: while every copy is kept,
+ * the distinct hops are those of the copies, so they are listed only when the transaction is
+ * emitted (no strings and no array while it lives). Never pushed to.
  */
-function seenAt(tx: Tx, src: string, dst: string): boolean {
-  const reqs = tx.requests;
-  if (tx.requestCount === reqs.length) {
-    for (let i = 0; i < reqs.length; i++) {
-      const r = reqs[i]!;
-      if (r.src === src && r.dst === dst) return true;
-    }
-    return false;
+const LAZY_HOPS: string[] = [];
+
+/** Distinct "src>dst" hops of the copies, in order of first sight, at most `max`. */
+function hopsOf(reqs: SipSighting[], max: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < reqs.length && out.length < max; i++) {
+    const r = reqs[i]!;
+    let seen = false;
+    for (let j = 0; j < i && !seen; j++) seen = reqs[j]!.src === r.src && reqs[j]!.dst === r.dst;
+    if (!seen) out.push(r.src + '>' + r.dst);
   }
-  return tx.hops.includes(src + '>' + dst);
+  return out;
+}
+
+/** Was the request seen before at hop src>dst? */
+function seenAt(tx: Tx, src: string, dst: string): boolean {
+  if (tx.hops !== LAZY_HOPS) return tx.hops.includes(src + '>' + dst);
+  const reqs = tx.requests;
+  for (let i = 0; i < reqs.length; i++) {
+    const r = reqs[i]!;
+    if (r.src === src && r.dst === dst) return true;
+  }
+  return false;
 }
 
 export function branchHasCookie(branch: string): boolean {
@@ -342,6 +399,7 @@ export class SipTracker {
   private readonly calls = new Map<string, Call>();
   private readonly liveCalls = new Map<number, Call>();
   private readonly due = new Due();
+  private readonly keys = new KeyCache();
   private readonly qB = new Fifo<Tx>(this.due);
   private readonly qC = new Fifo<Tx>(this.due);
   private readonly qLinger = new Fifo<Tx>(this.due);
@@ -426,8 +484,8 @@ export class SipTracker {
     const v = msg.via[viaIndex]!;
     // The ACK of a non-2xx final response shares the INVITE's branch (17.1.1.3).
     const m = method === 'ACK' ? 'INVITE' : method;
+    if (branchHasCookie(v.branch)) return this.keys.get(v.branch, v.host, v.port, m);
     const sentBy = v.port ? v.host + ':' + v.port : v.host;
-    if (branchHasCookie(v.branch)) return 'b\0' + v.branch + '\0' + sentBy + '\0' + m;
     return '2\0' + msg.callId + '\0' + msg.cseqNum + '\0' + m + '\0' + msg.fromTag + '\0' + sentBy + '\0' + v.branch;
   }
 
@@ -474,7 +532,7 @@ export class SipTracker {
       requests: [],
       requestCount: 0,
       retransmissions: 0,
-      hops: [],
+      hops: LAZY_HOPS,
       firstProvisional: undefined,
       final: undefined,
       responseCount: 0,
@@ -549,11 +607,13 @@ export class SipTracker {
       tx.orphan = false;
       tx.t0 = t;
     }
+    // This copy will not be kept: from now on the hops are listed as they come.
+    if (tx.hops === LAZY_HOPS && tx.requests.length >= this.maxCopies) tx.hops = hopsOf(tx.requests, this.maxCopies);
     const retrans = seenAt(tx, src, dst);
     info.txId = tx.id;
     info.retransmission = retrans;
     info.forwardedCopy = !retrans && tx.requestCount > 0;
-    if (!retrans && tx.hops.length < this.maxCopies) tx.hops.push(src + '>' + dst);
+    if (!retrans && tx.hops !== LAZY_HOPS && tx.hops.length < this.maxCopies) tx.hops.push(src + '>' + dst);
     if (retrans) tx.retransmissions++;
     tx.requestCount++;
     if (tx.requests.length < this.maxCopies) tx.requests.push(this.sighting(ctx, retrans));
@@ -655,10 +715,10 @@ export class SipTracker {
   }
 
   private findCall(msg: SipMessage): Call | undefined {
-    const a = this.calls.get(msg.callId + '\0' + msg.fromTag);
+    const a = this.calls.get(this.keys.get(msg.callId, msg.fromTag, -1, ''));
     if (a && !a.done) return a;
     if (msg.toTag !== '') {
-      const b = this.calls.get(msg.callId + '\0' + msg.toTag);
+      const b = this.calls.get(this.keys.get(msg.callId, msg.toTag, -1, ''));
       if (b && !b.done) return b;
     }
     return undefined;
@@ -666,7 +726,7 @@ export class SipTracker {
 
   private newCall(msg: SipMessage, ctx: SipContext, t: number, tx: Tx): Call {
     if (this.liveCalls.size >= this.maxCalls) this.evictCall();
-    const key = msg.callId + '\0' + msg.fromTag;
+    const key = this.keys.get(msg.callId, msg.fromTag, -1, '');
     const call: Call = {
       id: this.nextCall++,
       callId: msg.callId,
@@ -870,7 +930,7 @@ export class SipTracker {
         }
       }
     }
-    this.onTx(strip(tx));
+    this.onTx(strip(tx, this.maxCopies));
   }
 
   private finishCall(call: Call): void {
@@ -919,7 +979,7 @@ export class SipTracker {
 }
 
 /** The public summary of a transaction (internal bookkeeping removed). */
-function strip(tx: Tx): SipTransaction {
+function strip(tx: Tx, maxCopies: number): SipTransaction {
   return {
     id: tx.id,
     method: tx.method,
@@ -932,7 +992,7 @@ function strip(tx: Tx): SipTransaction {
     requests: tx.requests,
     requestCount: tx.requestCount,
     retransmissions: tx.retransmissions,
-    hops: tx.hops,
+    hops: tx.hops === LAZY_HOPS ? hopsOf(tx.requests, maxCopies) : tx.hops,
     firstProvisional: tx.firstProvisional,
     final: tx.final,
     responseCount: tx.responseCount,
