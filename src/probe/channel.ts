@@ -293,13 +293,15 @@ export class TcpChannel extends Channel {
         resolve();
       });
       s.on('data', (chunk: Buffer) => this.onData(chunk, s));
+      // Until 'connect', an error or a close (the channel closed by the signal) ends the attempt.
       s.on('error', (e) => {
         clearTimeout(timer);
-        if (!this.connected) reject(e);
+        reject(e);
         this.dropConnection(s, errCode(e));
       });
       s.on('close', () => {
         clearTimeout(timer);
+        reject(Object.assign(new Error('closed'), { code: 'closed' }));
         this.dropConnection(s, 'closed');
       });
     });

@@ -12,6 +12,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/spec.js';
+import { startMetricsServer } from '../../src/probe/http.js';
 import { have, repoRoot, runCli } from '../helpers/cli.js';
 import { Responder } from './responder.js';
 
@@ -247,6 +248,30 @@ describe('metrics', () => {
     expect(await running).toBe(0);
     // The endpoint is gone once the command returns.
     await expect(fetch(url!)).rejects.toThrow();
+  });
+});
+
+describe('the metrics server', () => {
+  it.each(['127.0.0.1', '::1'])('on %s: GET and HEAD /metrics, 405 for POST, 404 elsewhere', async (address) => {
+    let server;
+    try {
+      server = await startMetricsServer(address, 0, () => '# HELP x y\n# TYPE x gauge\nx 1\n');
+    } catch (e) {
+      console.log(`probe metrics server on ${address} skipped: ${(e as Error).message}`);
+      return;
+    }
+    try {
+      expect(server.address).toBe(address.includes(':') ? `[${address}]:${server.port}` : `${address}:${server.port}`);
+      const url = `http://${server.address}/metrics`;
+      const get = await fetch(url);
+      expect([get.status, await get.text()]).toEqual([200, '# HELP x y\n# TYPE x gauge\nx 1\n']);
+      const head = await fetch(url, { method: 'HEAD' });
+      expect([head.status, head.headers.get('content-length'), await head.text()]).toEqual([200, '30', '']);
+      expect((await fetch(url, { method: 'POST' })).status).toBe(405);
+      expect((await fetch(`http://${server.address}/other`)).status).toBe(404);
+    } finally {
+      await server.close();
+    }
   });
 });
 

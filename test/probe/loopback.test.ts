@@ -73,6 +73,30 @@ describe.each(['udp', 'tcp'] as const)('outcomes over %s', (transport) => {
   });
 });
 
+describe('IPv6', () => {
+  it.each(['udp', 'tcp'] as const)('%s to [::1]: Via and Contact carry the bracketed address', async (transport) => {
+    let r: Responder;
+    try {
+      r = await Responder.start({ host: '::1', tcp: true });
+    } catch (e) {
+      console.log(`probe IPv6 loopback test skipped: cannot bind ::1 (${(e as NodeJS.ErrnoException).code})`);
+      return;
+    }
+    responders.push(r);
+    const { events } = await probe({ targets: [transport === 'udp' ? r.udpTarget : r.tcpTarget], transport }, (p) => {
+      r.policy.ignorePorts.add(p.targets()[0]!.fixedPort);
+    });
+    const e = events[0]!;
+    expect(e.outcome).toBe('pinned');
+    expect(e.target).toMatch(/^\[::1\]:\d+$/);
+    expect(e.fresh.responder).toBe(e.target);
+    const req = r.from(e.freshPort)[0]!.text;
+    expect(req).toMatch(new RegExp(`\r\nVia: SIP/2\.0/${transport.toUpperCase()} \\[::1\\]:${e.freshPort};branch=z9hG4bK`));
+    expect(req).toContain(`\r\nCall-ID: `);
+    expect(req).toMatch(/^OPTIONS sip:\[::1\]:\d+ SIP\/2\.0\r\n/);
+  });
+});
+
 describe('ports across rounds', () => {
   it.each(['udp', 'tcp'] as const)('%s: the fixed port is kept for the run, the fresh port changes every round', async (transport) => {
     const r = await responder({ tcp: true });
@@ -336,6 +360,20 @@ describe('stopping', () => {
       s.bind(fixedPort, '0.0.0.0', () => res());
     });
     s.close();
+  });
+});
+
+describe('stopping a TCP probe', () => {
+  it('the signal ends a transaction that waits for an answer at once', async () => {
+    const r = await responder({ tcp: true });
+    r.policy.ignoreAll = true;
+    const p = await Probe.start({ targets: [r.tcpTarget], transport: 'tcp', intervalMs: 1000, timeoutMs: 10_000 });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const t0 = Date.now();
+    const summary = await p.run(() => undefined, ac.signal);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(summary).toMatchObject({ aborted: true, rounds: 0 });
   });
 });
 

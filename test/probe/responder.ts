@@ -7,6 +7,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { Anomalies } from '../../src/core/anomalies.js';
+import { formatEndpoint } from '../../src/core/address.js';
 import { SipMessage } from '../../src/sip/message.js';
 import { findHeaderEnd, parseSipMessage, SipParseStatus } from '../../src/sip/parser.js';
 
@@ -88,18 +89,22 @@ export class Responder {
   private readonly anomalies = new Anomalies();
   private readonly t0 = Date.now();
 
-  static async start(opts: { udp?: boolean; tcp?: boolean; udpPort?: number } = {}): Promise<Responder> {
+  /** Loopback address the responder listens on. */
+  host = '127.0.0.1';
+
+  static async start(opts: { udp?: boolean; tcp?: boolean; udpPort?: number; host?: string } = {}): Promise<Responder> {
     const r = new Responder();
+    if (opts.host) r.host = opts.host;
     if (opts.udp !== false) await r.startUdp(opts.udpPort ?? 0);
     if (opts.tcp) await r.startTcp();
     return r;
   }
 
   get udpTarget(): string {
-    return `127.0.0.1:${this.udpPort}`;
+    return formatEndpoint(this.host, this.udpPort);
   }
   get tcpTarget(): string {
-    return `127.0.0.1:${this.tcpPort}`;
+    return formatEndpoint(this.host, this.tcpPort);
   }
 
   /** Requests received from one source port. */
@@ -108,11 +113,14 @@ export class Responder {
   }
 
   private async startUdp(port: number): Promise<void> {
-    const s = dgram.createSocket('udp4');
+    const s = dgram.createSocket(this.host.includes(':') ? 'udp6' : 'udp4');
     s.on('message', (buf, rinfo) => {
-      this.handle(buf, rinfo.port, 'udp', (text) => s.send(Buffer.from(text, 'latin1'), rinfo.port, rinfo.address));
+      this.handle(buf, rinfo.port, 'udp', rinfo.address, (text) => s.send(Buffer.from(text, 'latin1'), rinfo.port, rinfo.address));
     });
-    await new Promise<void>((resolve) => s.bind(port, '127.0.0.1', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind(port, this.host, () => resolve());
+    });
     this.udp = s;
     this.udpPort = s.address().port;
   }
@@ -131,18 +139,21 @@ export class Responder {
           if (he < 0) break;
           const one = buf.subarray(0, he);
           buf = buf.subarray(he);
-          this.handle(one, c.remotePort ?? 0, 'tcp', (text) => {
+          this.handle(one, c.remotePort ?? 0, 'tcp', c.remoteAddress ?? '', (text) => {
             if (!c.destroyed) c.write(text);
           });
         }
       });
     });
-    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(0, this.host, () => resolve());
+    });
     this.tcp = srv;
     this.tcpPort = (srv.address() as net.AddressInfo).port;
   }
 
-  private handle(buf: Buffer, srcPort: number, transport: 'udp' | 'tcp', reply: (text: string) => void): void {
+  private handle(buf: Buffer, srcPort: number, transport: 'udp' | 'tcp', srcIp: string, reply: (text: string) => void): void {
     const m = this.msg;
     if (parseSipMessage(buf, 0, buf.length, m, this.anomalies) !== SipParseStatus.Ok || !m.isRequest) return;
     const branch = m.topVia?.branch ?? '';
@@ -154,7 +165,7 @@ export class Responder {
     if (p.onlyPorts.size > 0 && !p.onlyPorts.has(srcPort)) return;
     if (n <= p.dropFirst) return;
     const junk = p.junkBefore.map((f) => f(m));
-    const response = buildResponse(m, p.code, p.reason, '127.0.0.1', srcPort, p.wrongCallId ? 'someone-else@127.0.0.1' : undefined);
+    const response = buildResponse(m, p.code, p.reason, srcIp, srcPort, p.wrongCallId ? 'someone-else@127.0.0.1' : undefined);
     const send = (): void => {
       for (const j of junk) reply(j);
       reply(response);
