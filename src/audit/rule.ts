@@ -65,6 +65,8 @@ export interface AuditorOptions {
 
 type PortMap<T> = Map<number, T>;
 
+const SERVICE_CACHE_MAX = 65536;
+
 export class Auditor {
   /** Entries read, by what became of them. */
   total = 0;
@@ -81,6 +83,8 @@ export class Auditor {
   // proto -> service ip -> service port -> target ip -> target port -> row
   private readonly rows = new Map<number, Map<string, PortMap<Map<string, PortMap<AuditRow>>>>>();
   private readonly sets = new Map<string, ServiceSet>();
+  private readonly svcCache = new Map<number, Map<string, Map<number, boolean>>>();
+  private svcCacheSize = 0;
 
   constructor(private readonly opts: AuditorOptions) {}
 
@@ -91,7 +95,7 @@ export class Auditor {
     this.audited++;
     const o = e.orig;
     const proto: AuditProto = p === UDP ? 'udp' : 'tcp';
-    if (!isService(this.opts.inventory, o.dst, o.dport, proto)) return;
+    if (!this.serviceHit(p, proto, o.dst, o.dport)) return;
     this.toServices++;
     const r = e.reply;
     if (r.src === o.dst && r.sport === o.dport) {
@@ -110,6 +114,30 @@ export class Auditor {
     row.stale++;
     if (this.candidates.length < this.opts.maxKept) this.candidates.push({ entry: e.clone(), row });
     else this.dropped++;
+  }
+
+  /**
+   * isService, remembered per (protocol, address, port): a table has few distinct destinations
+   * next to its entries. Bounded: cleared when it reaches SERVICE_CACHE_MAX destinations.
+   */
+  private serviceHit(p: number, proto: AuditProto, ip: string, port: number): boolean {
+    let byIp = this.svcCache.get(p);
+    if (!byIp) this.svcCache.set(p, (byIp = new Map()));
+    let byPort = byIp.get(ip);
+    if (!byPort) {
+      if (this.svcCacheSize >= SERVICE_CACHE_MAX) {
+        byIp.clear();
+        this.svcCacheSize = 0;
+      }
+      byIp.set(ip, (byPort = new Map()));
+    }
+    let hit = byPort.get(port);
+    if (hit === undefined) {
+      hit = isService(this.opts.inventory, ip, port, proto);
+      byPort.set(port, hit);
+      this.svcCacheSize++;
+    }
+    return hit;
   }
 
   private row(p: number, proto: AuditProto, sip: string, sport: number, tip: string, tport: number): AuditRow {
