@@ -83,6 +83,16 @@ describe('audit report formats', () => {
   });
 });
 
+describe('standard input', () => {
+  it('--conntrack - reads the table from stdin', async () => {
+    const r = await runCli(['audit', '--conntrack', '-', '--nodes', NFT, '--format', 'json'], readFileSync(join(repoRoot, CT)));
+    expect(r.code).toBe(1);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.audit.table.source).toBe('<stdin>');
+    expect(rep.findings).toHaveLength(4);
+  });
+});
+
 describe('--fix print', () => {
   it('prints exactly one conntrack -D per stale entry, critical first; the report goes to -o', async () => {
     const out = join(tmp, 'report.json');
@@ -194,6 +204,11 @@ describe('one-line errors, exit 2', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(msg);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+  it('--from-endpointslices takes EndpointSlice JSON only', async () => {
+    const r = await runCli(['audit', '--conntrack', CT, '--from-endpointslices', NFT]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--from-endpointslices: not EndpointSlice JSON \(looks like nft-json/);
   });
   it('the example files exist', () => {
     for (const f of ['stalepin-audit.service', 'stalepin-audit.timer', 'kubernetes-cronjob.yaml', 'prometheus-alerts.yml']) expect(existsSync(join(repoRoot, 'examples', f)), f).toBe(true);
