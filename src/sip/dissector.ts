@@ -73,10 +73,8 @@ const RECENT = 4;
 const EP_SLOTS = 4096;
 
 type CompareFn = (this: Uint8Array, target: Uint8Array, targetStart: number, targetEnd: number, sourceStart: number, sourceEnd: number) => number;
-type CopyFn = (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
-// Native compare and copy work on any Uint8Array and allocate no view.
+// Native compare works on any Uint8Array and allocates no view.
 const bufCompare = Buffer.prototype.compare as unknown as CompareFn;
-const bufCopy = Buffer.prototype.copy as unknown as CopyFn;
 
 export class SipDissector {
   /** The StreamSink for TcpReassembler. */
@@ -154,7 +152,7 @@ export class SipDissector {
       return r.status;
     }
     if (r.bytes.length < len) r.bytes = new Uint8Array(Math.max(len, r.bytes.length * 2));
-    bufCopy.call(buf, r.bytes, 0, off, off + len);
+    r.bytes.set(buf.subarray(off, off + len), 0);
     r.len = len;
     r.status = parseSipMessage(r.bytes, 0, len, r.msg, rec);
     return r.status;

@@ -99,6 +99,9 @@ export const enum Fold {
 const INTERN_SLOTS = 8192;
 const INTERN_MAX = 128;
 const interned: string[] = new Array<string>(INTERN_SLOTS).fill('');
+// Full hash and length per slot, compact: a miss is decided without touching the string.
+const internHash = new Int32Array(INTERN_SLOTS);
+const internLen = new Int32Array(INTERN_SLOTS);
 
 /**
  * decodeText for short ASCII spans, case-folded as asked (ASCII letters only, as toLowerCase
@@ -111,38 +114,47 @@ export function internText(b: Uint8Array, s: number, e: number, fold: Fold): str
   if (n > INTERN_MAX) return slowText(b, s, e, fold);
   let h = 0x811c9dc5 ^ fold;
   let changed = false;
-  for (let i = s; i < e; i++) {
-    let c = b[i]!;
-    if (c >= 0x80 || c === 10 || c === 13) return slowText(b, s, e, fold);
-    if (fold === Fold.Lower) {
-      if (c >= 65 && c <= 90) {
-        c += 32;
+  if (fold === Fold.None) {
+    for (let i = s; i < e; i++) {
+      const c = b[i]!;
+      if (c >= 0x80 || c === 10 || c === 13) return slowText(b, s, e, fold);
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+  } else {
+    const lo = fold === Fold.Lower ? 65 : 97;
+    for (let i = s; i < e; i++) {
+      let c = b[i]!;
+      if (c >= 0x80 || c === 10 || c === 13) return slowText(b, s, e, fold);
+      if (c >= lo && c <= lo + 25) {
+        c ^= 32;
         changed = true;
       }
-    } else if (fold === Fold.Upper && c >= 97 && c <= 122) {
-      c -= 32;
-      changed = true;
+      h = Math.imul(h ^ c, 0x01000193);
     }
-    h = Math.imul(h ^ c, 0x01000193);
   }
   h ^= h >>> 15;
-  const slot = Math.imul(h, 0x2c1b3c6d) >>> 19;
-  const v = interned[slot]!;
-  if (v.length === n) {
+  h = Math.imul(h, 0x2c1b3c6d);
+  const slot = h >>> 19;
+  if (internHash[slot] === h && internLen[slot] === n) {
+    const v = interned[slot]!;
     let i = 0;
     if (fold === Fold.None) while (i < n && v.charCodeAt(i) === b[s + i]) i++;
-    else
+    else {
+      const lo = fold === Fold.Lower ? 65 : 97;
       while (i < n) {
         let c = b[s + i]!;
-        if (fold === Fold.Lower ? c >= 65 && c <= 90 : c >= 97 && c <= 122) c ^= 32;
+        if (c >= lo && c <= lo + 25) c ^= 32;
         if (v.charCodeAt(i) !== c) break;
         i++;
       }
+    }
     if (i === n) return v;
   }
   let t = decodeText(b, s, e);
   if (changed) t = fold === Fold.Lower ? t.toLowerCase() : t.toUpperCase();
   interned[slot] = t;
+  internHash[slot] = h;
+  internLen[slot] = n;
   return t;
 }
 

@@ -196,26 +196,79 @@ export interface TrackerStats {
 /** Anomalies this module counts. */
 export const SIP_TRACKER_ANOMALIES = ['sip_bad_branch', 'sip_unkeyed_message', 'sip_transaction_evicted', 'sip_call_evicted'] as const;
 
-interface Tx extends SipTransaction {
-  keys: string[];
-  /** Key of the first copy's top Via: responses matched by it face the requester. */
-  originKey: string;
-  /** Internal time (ns since the tracker's base) of the first sighting and the final response. */
-  t0: number;
-  tFinal: number;
+/**
+ * A live transaction: the public fields plus the tracker's bookkeeping. A class, so that every
+ * transaction has one shape, and `hops` can be listed on demand (see hopList).
+ */
+class Tx implements SipTransaction {
+  method: string;
+  callId: string;
+  cseq: number;
+  branch: string;
+  fromTag: string;
+  rfc2543: boolean;
+  requests: SipSighting[] = [];
+  requestCount = 0;
+  retransmissions = 0;
+  firstProvisional: SipResponseSighting | undefined = undefined;
+  final: SipResponseSighting | undefined = undefined;
+  responseCount = 0;
+  ack: SipSighting | undefined = undefined;
+  cancel: SipSighting | undefined = undefined;
+  firstResponseNs = -1;
+  finalResponseNs = -1;
+  state: TransactionState = 'calling';
+  evicted = false;
+  callRef = 0;
+  /**
+   * Distinct hops, once the copies overflow `requests`; until then (undefined) the hops are
+   * those of the kept copies, listed when asked for: no strings and no array while it lives.
+   */
+  hopList: string[] | undefined = undefined;
+  /** Keys besides originKey (aliases from a proxy's added Via), undefined when none. */
+  aliases: string[] | undefined = undefined;
+  /** Internal time (ns since the tracker's base) of the final response. */
+  tFinal = -1;
   /** Dropped from the table (queue entries pointing at it are stale). */
-  done: boolean;
-  call: Call | undefined;
+  done = false;
+  call: Call | undefined = undefined;
   /**
    * Seen responses as triples code, src, dst, for retransmission flags (bounded by maxCopies
    * triples); undefined until the first response. One array, not one per field: a transaction
    * lives long enough to be promoted, so every array it owns costs twice.
    */
-  resp: (number | string)[] | undefined;
+  resp: (number | string)[] | undefined = undefined;
   initialInvite: boolean;
   /** Slots in the timer B and C queues, so a finished transaction is not kept alive by them. */
-  bSlot: number;
-  cSlot: number;
+  bSlot = -1;
+  cSlot = -1;
+
+  constructor(
+    readonly id: number,
+    method: string,
+    msg: SipMessage,
+    public orphan: boolean,
+    /** Key of the first copy's top Via: responses matched by it face the requester. */
+    readonly originKey: string,
+    /** Internal time (ns since the tracker's base) of the first sighting. */
+    public t0: number,
+    /** Request copies kept at most (the tracker's maxCopies). */
+    private readonly maxCopies: number,
+  ) {
+    const v = msg.via[0]!;
+    this.method = method;
+    this.callId = msg.callId;
+    this.cseq = msg.cseqNum;
+    this.branch = v.branch;
+    this.fromTag = msg.fromTag;
+    this.rfc2543 = !branchHasCookie(v.branch);
+    this.initialInvite = method === 'INVITE' && msg.toTag === '';
+  }
+
+  /** Distinct "src>dst" hops of the request, in order of first sight. */
+  get hops(): string[] {
+    return this.hopList ?? hopsOf(this.requests, this.maxCopies);
+  }
 }
 
 interface Call extends SipCall {
@@ -332,13 +385,6 @@ class KeyCache {
 /** Method slot of the key of an ACK that matched no INVITE (an ACK for a 2xx). */
 const ACK_ONLY = 'ACK\0';
 
-/**
- * A live transaction's `hops` until its copies overflow `requests`: while every copy is kept,
- * the distinct hops are those of the copies, so they are listed only when the transaction is
- * emitted (no strings and no array while it lives). Never pushed to.
- */
-const LAZY_HOPS: string[] = [];
-
 /** Distinct "src>dst" hops of the copies, in order of first sight, at most `max`. */
 function hopsOf(reqs: SipSighting[], max: number): string[] {
   const out: string[] = [];
@@ -353,7 +399,7 @@ function hopsOf(reqs: SipSighting[], max: number): string[] {
 
 /** Was the request seen before at hop src>dst? */
 function seenAt(tx: Tx, src: string, dst: string): boolean {
-  if (tx.hops !== LAZY_HOPS) return tx.hops.includes(src + '>' + dst);
+  if (tx.hopList !== undefined) return tx.hopList.includes(src + '>' + dst);
   const reqs = tx.requests;
   for (let i = 0; i < reqs.length; i++) {
     const r = reqs[i]!;
@@ -519,41 +565,7 @@ export class SipTracker {
 
   private newTx(msg: SipMessage, method: string, key: string, t: number, orphan: boolean): Tx {
     if (this.live.size >= this.maxTx) this.evictTx();
-    const v = msg.via[0]!;
-    const tx: Tx = {
-      id: this.nextTx++,
-      method,
-      callId: msg.callId,
-      cseq: msg.cseqNum,
-      branch: v.branch,
-      fromTag: msg.fromTag,
-      rfc2543: !branchHasCookie(v.branch),
-      orphan,
-      requests: [],
-      requestCount: 0,
-      retransmissions: 0,
-      hops: LAZY_HOPS,
-      firstProvisional: undefined,
-      final: undefined,
-      responseCount: 0,
-      ack: undefined,
-      cancel: undefined,
-      firstResponseNs: -1,
-      finalResponseNs: -1,
-      state: 'calling',
-      evicted: false,
-      callRef: 0,
-      keys: [key],
-      originKey: key,
-      t0: t,
-      tFinal: -1,
-      done: false,
-      call: undefined,
-      resp: undefined,
-      initialInvite: method === 'INVITE' && msg.toTag === '',
-      bSlot: -1,
-      cSlot: -1,
-    };
+    const tx = new Tx(this.nextTx++, method, msg, orphan, key, t, this.maxCopies);
     this.byKey.set(key, tx);
     this.live.set(tx.id, tx);
     this.stats.transactions++;
@@ -572,7 +584,7 @@ export class SipTracker {
     for (let i = 1; i < msg.viaCount; i++) {
       const found = this.byKey.get(this.key(msg, i, method));
       if (found !== undefined && !found.done && found.cseq === msg.cseqNum && found.callId === msg.callId) {
-        found.keys.push(key);
+        found.aliases = found.aliases === undefined ? [key] : found.aliases.concat(key);
         this.byKey.set(key, found);
         return found;
       }
@@ -608,15 +620,17 @@ export class SipTracker {
       tx.t0 = t;
     }
     // This copy will not be kept: from now on the hops are listed as they come.
-    if (tx.hops === LAZY_HOPS && tx.requests.length >= this.maxCopies) tx.hops = hopsOf(tx.requests, this.maxCopies);
+    if (tx.hopList === undefined && tx.requests.length >= this.maxCopies) tx.hopList = hopsOf(tx.requests, this.maxCopies);
     const retrans = seenAt(tx, src, dst);
     info.txId = tx.id;
     info.retransmission = retrans;
     info.forwardedCopy = !retrans && tx.requestCount > 0;
-    if (!retrans && tx.hops !== LAZY_HOPS && tx.hops.length < this.maxCopies) tx.hops.push(src + '>' + dst);
+    if (!retrans && tx.hopList !== undefined && tx.hopList.length < this.maxCopies) tx.hopList.push(src + '>' + dst);
     if (retrans) tx.retransmissions++;
     tx.requestCount++;
-    if (tx.requests.length < this.maxCopies) tx.requests.push(this.sighting(ctx, retrans));
+    // Exact-size arrays (concat) rather than push, which reserves 16 more slots: a transaction
+    // lives long enough to be copied by the collector twice, with everything it holds.
+    if (tx.requests.length < this.maxCopies) tx.requests = tx.requests.concat(this.sighting(ctx, retrans));
     if (retrans && tx.responseCount === 0 && this.onRetx !== undefined) this.onRetx(tx);
     if (method === 'CANCEL') {
       const inv = this.byKey.get(this.key(msg, 0, 'INVITE'));
@@ -665,7 +679,7 @@ export class SipTracker {
         otherHop = true;
       }
       if (retrans) otherHop = false;
-      else if (resp.length < this.maxCopies * 3) resp.push(code, src, dst);
+      else if (resp.length < this.maxCopies * 3) tx.resp = resp.concat(code, src, dst);
     }
     info.txId = tx.id;
     info.retransmission = retrans;
@@ -768,7 +782,7 @@ export class SipTracker {
   }
 
   private addAddress(call: Call, a: string): void {
-    if (call.addresses.length < this.maxAddr && !call.addresses.includes(a)) call.addresses.push(a);
+    if (call.addresses.length < this.maxAddr && !call.addresses.includes(a)) call.addresses = call.addresses.concat(a);
   }
 
   private callRequest(call: Call, tx: Tx, msg: SipMessage, ctx: SipContext, t: number): void {
@@ -799,10 +813,10 @@ export class SipTracker {
     for (const r of reqs) {
       if (r.dst !== firstDst) {
         beyond = true;
-        if (!call.backends.includes(r.dst) && call.backends.length < this.maxAddr) call.backends.push(r.dst);
+        if (!call.backends.includes(r.dst) && call.backends.length < this.maxAddr) call.backends = call.backends.concat(r.dst);
       }
     }
-    if (!beyond && call.backends.length === 0) call.backends.push(firstDst);
+    if (!beyond && call.backends.length === 0) call.backends = [firstDst];
     else if (beyond) {
       // The first destination was the balancer's address, not a backend.
       const i = call.backends.indexOf(firstDst);
@@ -901,7 +915,9 @@ export class SipTracker {
     tx.done = true;
     this.qB.remove(tx.bSlot, tx);
     this.qC.remove(tx.cSlot, tx);
-    for (const k of tx.keys) if (this.byKey.get(k) === tx) this.byKey.delete(k);
+    if (this.byKey.get(tx.originKey) === tx) this.byKey.delete(tx.originKey);
+    const aliases = tx.aliases;
+    if (aliases !== undefined) for (const k of aliases) if (this.byKey.get(k) === tx) this.byKey.delete(k);
     this.live.delete(tx.id);
     if (tx.method === 'INVITE' && tx.state === 'no-final' && tx.initialInvite && !this.finishing) {
       const call = tx.call;
@@ -930,7 +946,7 @@ export class SipTracker {
         }
       }
     }
-    this.onTx(strip(tx, this.maxCopies));
+    this.onTx(strip(tx));
   }
 
   private finishCall(call: Call): void {
@@ -979,7 +995,7 @@ export class SipTracker {
 }
 
 /** The public summary of a transaction (internal bookkeeping removed). */
-function strip(tx: Tx, maxCopies: number): SipTransaction {
+function strip(tx: Tx): SipTransaction {
   return {
     id: tx.id,
     method: tx.method,
@@ -992,7 +1008,7 @@ function strip(tx: Tx, maxCopies: number): SipTransaction {
     requests: tx.requests,
     requestCount: tx.requestCount,
     retransmissions: tx.retransmissions,
-    hops: tx.hops === LAZY_HOPS ? hopsOf(tx.requests, maxCopies) : tx.hops,
+    hops: tx.hops,
     firstProvisional: tx.firstProvisional,
     final: tx.final,
     responseCount: tx.responseCount,
@@ -1025,9 +1041,8 @@ function stripCall(c: Call): SipCall {
     endSec: c.endSec,
     endNsec: c.endNsec,
     endReason: c.endReason,
-    // Exact-size copies: consumers may keep every call (the calls command does).
-    addresses: c.addresses.slice(),
-    backends: c.backends.slice(),
+    addresses: c.addresses,
+    backends: c.backends,
     messages: c.messages,
     inviteTx: c.inviteTx,
     unansweredInvites: c.unansweredInvites,
