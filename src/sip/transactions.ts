@@ -290,44 +290,61 @@ interface Call extends SipCall {
  */
 class Fifo<T> {
   constructor(private readonly due: Due) {}
-  private items: (T | undefined)[] = [];
-  private deadlines: number[] = [];
+  // A ring: the queue is items[(head + i) & mask] for i < count; it grows by doubling.
+  private items: (T | undefined)[] = new Array<T | undefined>(256).fill(undefined);
+  private deadlines = new Float64Array(256);
+  private mask = 255;
   private head = 0;
-  /** Absolute slot number of items[0]. */
+  private count = 0;
+  /** Absolute slot number of the head. */
   private base = 0;
   push(item: T, deadline: number): number {
     if (deadline < this.due.next) this.due.next = deadline;
-    this.items.push(item);
-    this.deadlines.push(deadline);
-    return this.base + this.items.length - 1;
+    if (this.count > this.mask) this.grow();
+    const i = (this.head + this.count) & this.mask;
+    this.items[i] = item;
+    this.deadlines[i] = deadline;
+    return this.base + this.count++;
+  }
+  private grow(): void {
+    const n = (this.mask + 1) * 2;
+    const items = new Array<T | undefined>(n).fill(undefined);
+    const deadlines = new Float64Array(n);
+    for (let i = 0; i < this.count; i++) {
+      const j = (this.head + i) & this.mask;
+      items[i] = this.items[j];
+      deadlines[i] = this.deadlines[j]!;
+    }
+    this.items = items;
+    this.deadlines = deadlines;
+    this.mask = n - 1;
+    this.head = 0;
   }
   /** Forget the item in `slot` (if it is still that item). */
   remove(slot: number, item: T): void {
     const i = slot - this.base;
-    if (i >= this.head && i < this.items.length && this.items[i] === item) this.items[i] = undefined;
+    if (i < 0 || i >= this.count) return;
+    const j = (this.head + i) & this.mask;
+    if (this.items[j] === item) this.items[j] = undefined;
   }
   /** Next item whose deadline is <= now, or undefined. */
   pop(now: number): T | undefined {
-    while (this.head < this.items.length && this.deadlines[this.head]! <= now) {
+    while (this.count > 0 && this.deadlines[this.head]! <= now) {
       const it = this.items[this.head];
       this.items[this.head] = undefined;
-      this.head++;
-      if (this.head > 4096 && this.head * 2 > this.items.length) {
-        this.items = this.items.slice(this.head);
-        this.deadlines = this.deadlines.slice(this.head);
-        this.base += this.head;
-        this.head = 0;
-      }
+      this.head = (this.head + 1) & this.mask;
+      this.count--;
+      this.base++;
       if (it !== undefined) return it;
     }
     return undefined;
   }
   get length(): number {
-    return this.items.length - this.head;
+    return this.count;
   }
   /** Deadline of the first item still queued (Infinity when empty). */
   headDeadline(): number {
-    return this.head < this.items.length ? this.deadlines[this.head]! : Infinity;
+    return this.count > 0 ? this.deadlines[this.head]! : Infinity;
   }
 }
 
@@ -339,7 +356,7 @@ class Due {
   next = Infinity;
 }
 
-const KEY_SLOTS = 4096;
+const KEY_SLOTS = 32768;
 
 /** Up to eight characters of s (its ends), mixed: a cheap hash for KeyCache slots. */
 function mix(h: number, s: string): number {
@@ -370,7 +387,7 @@ class KeyCache {
   get(a: string, b: string, n: number, c: string): string {
     let h = mix(mix(0x811c9dc5 ^ n, a), b) ^ c.length;
     h ^= h >>> 15;
-    const i = Math.imul(h, 0x2c1b3c6d) >>> 20;
+    const i = Math.imul(h, 0x2c1b3c6d) >>> 17;
     if (this.n[i] === n && this.a[i] === a && this.b[i] === b && this.c[i] === c) return this.k[i]!;
     const k = n === -1 ? a + '\0' + b : 'b\0' + a + '\0' + (n ? b + ':' + n : b) + '\0' + c;
     this.a[i] = a;
@@ -384,6 +401,15 @@ class KeyCache {
 
 /** Method slot of the key of an ACK that matched no INVITE (an ACK for a 2xx). */
 const ACK_ONLY = 'ACK\0';
+
+/** a with x appended, in a new array of exactly that size (push would reserve 16 more slots). */
+function append<T>(a: T[], x: T): T[] {
+  const n = a.length;
+  const out = new Array<T>(n + 1);
+  for (let i = 0; i < n; i++) out[i] = a[i]!;
+  out[n] = x;
+  return out;
+}
 
 /** Distinct "src>dst" hops of the copies, in order of first sight, at most `max`. */
 function hopsOf(reqs: SipSighting[], max: number): string[] {
@@ -584,7 +610,7 @@ export class SipTracker {
     for (let i = 1; i < msg.viaCount; i++) {
       const found = this.byKey.get(this.key(msg, i, method));
       if (found !== undefined && !found.done && found.cseq === msg.cseqNum && found.callId === msg.callId) {
-        found.aliases = found.aliases === undefined ? [key] : found.aliases.concat(key);
+        found.aliases = found.aliases === undefined ? [key] : append(found.aliases, key);
         this.byKey.set(key, found);
         return found;
       }
@@ -630,7 +656,7 @@ export class SipTracker {
     tx.requestCount++;
     // Exact-size arrays (concat) rather than push, which reserves 16 more slots: a transaction
     // lives long enough to be copied by the collector twice, with everything it holds.
-    if (tx.requests.length < this.maxCopies) tx.requests = tx.requests.concat(this.sighting(ctx, retrans));
+    if (tx.requests.length < this.maxCopies) tx.requests = append(tx.requests, this.sighting(ctx, retrans));
     if (retrans && tx.responseCount === 0 && this.onRetx !== undefined) this.onRetx(tx);
     if (method === 'CANCEL') {
       const inv = this.byKey.get(this.key(msg, 0, 'INVITE'));
@@ -679,7 +705,15 @@ export class SipTracker {
         otherHop = true;
       }
       if (retrans) otherHop = false;
-      else if (resp.length < this.maxCopies * 3) tx.resp = resp.concat(code, src, dst);
+      else if (resp.length < this.maxCopies * 3) {
+        const n = resp.length;
+        const out = new Array<number | string>(n + 3);
+        for (let i = 0; i < n; i++) out[i] = resp[i]!;
+        out[n] = code;
+        out[n + 1] = src;
+        out[n + 2] = dst;
+        tx.resp = out;
+      }
     }
     info.txId = tx.id;
     info.retransmission = retrans;
@@ -782,7 +816,7 @@ export class SipTracker {
   }
 
   private addAddress(call: Call, a: string): void {
-    if (call.addresses.length < this.maxAddr && !call.addresses.includes(a)) call.addresses = call.addresses.concat(a);
+    if (call.addresses.length < this.maxAddr && !call.addresses.includes(a)) call.addresses = append(call.addresses, a);
   }
 
   private callRequest(call: Call, tx: Tx, msg: SipMessage, ctx: SipContext, t: number): void {
@@ -813,7 +847,7 @@ export class SipTracker {
     for (const r of reqs) {
       if (r.dst !== firstDst) {
         beyond = true;
-        if (!call.backends.includes(r.dst) && call.backends.length < this.maxAddr) call.backends = call.backends.concat(r.dst);
+        if (!call.backends.includes(r.dst) && call.backends.length < this.maxAddr) call.backends = append(call.backends, r.dst);
       }
     }
     if (!beyond && call.backends.length === 0) call.backends = [firstDst];
