@@ -12,6 +12,7 @@ import os from 'node:os';
 import { compare, fileSize, have, markdownTable, type BenchRow } from './lib.js';
 import { generateLbCapture } from '../test/gen/lbsynth.js';
 import { runConntrackBench } from './conntrack-bench.js';
+import { runAuditBench } from './audit-bench.js';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
 const corpus = join(root, 'bench', 'corpus');
@@ -101,6 +102,7 @@ for (const [label, file] of [
   );
 }
 rows.push(...(await runConntrackBench(runs)));
+rows.push(...(await runAuditBench(runs)));
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const md = `# Benchmarks
