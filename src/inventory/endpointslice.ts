@@ -13,6 +13,7 @@
  */
 import { formatEndpoint, normalizeIP } from '../core/address.js';
 import { visible } from '../report/visible.js';
+import { show } from './json.js';
 import { InventoryBuilder, parseProto, type Inventory, type InventoryNode, type Proto, type TargetState } from './model.js';
 
 type Obj = Record<string, unknown>;
@@ -127,7 +128,7 @@ export function parseEndpointSlices(text: string, file: string, doc?: unknown): 
       for (const a of addrs) {
         const ip = typeof a === 'string' ? normalizeIP(a) : undefined;
         if (ip === undefined) {
-          b.warnIncomplete('inventory_bad_node', `${where} endpoints[${j}]: address ${visible(JSON.stringify(a) ?? '')} is not an IP`);
+          b.warnIncomplete('inventory_bad_node', `${where} endpoints[${j}]: address ${show(a)} is not an IP`);
           continue;
         }
         for (const p of ports) {

@@ -11,7 +11,19 @@ import { InventoryBuilder, parseProto, TARGET_STATES, type Inventory, type Inven
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const show = (v: unknown): string => visible(JSON.stringify(v) ?? String(v)).slice(0, 80);
+/**
+ * At most 80 visible characters of a JSON value, for a warning. JSON.stringify recurses (unlike
+ * JSON.parse), so a value nested some thousand levels deep overflows the stack: shown by its type.
+ */
+export function show(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? '[...]' : '{...}';
+  }
+  return visible(s.slice(0, 400)).slice(0, 80);
+}
 
 /** "since": ISO 8601 text, or epoch seconds (number or text); a number above 1e11 is milliseconds. */
 export function parseSince(v: unknown): Timestamp | undefined {

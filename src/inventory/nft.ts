@@ -7,6 +7,7 @@
  */
 import { formatIP, normalizeIP, parseIP } from '../core/address.js';
 import { visible } from '../report/visible.js';
+import { show } from './json.js';
 import { crossCtx, expandRange, prefixBounds, walkGraph, type Ctx, type DnatTarget, type GChain, type GRule } from './graph.js';
 import { InventoryBuilder, parseProto, type Inventory } from './model.js';
 
@@ -129,7 +130,7 @@ class NftReader {
       const slots = keySlots(m['key']);
       const els = this.elements(m['data'], scope, where);
       if (!els) {
-        this.b.warnIncomplete('inventory_nft_unsupported', `${where}: cannot read the dnat map data ${visible(JSON.stringify(m['data'])).slice(0, 80)}`);
+        this.b.warnIncomplete('inventory_nft_unsupported', `${where}: cannot read the dnat map data ${show(m['data'])}`);
         return [];
       }
       const out: DnatTarget[] = [];
@@ -142,7 +143,7 @@ class NftReader {
       }
       return out;
     }
-    this.b.warnIncomplete('inventory_nft_unsupported', `${where}: cannot read the dnat address ${visible(JSON.stringify(addr)).slice(0, 80)}`);
+    this.b.warnIncomplete('inventory_nft_unsupported', `${where}: cannot read the dnat address ${show(addr)}`);
     return [];
   }
 
