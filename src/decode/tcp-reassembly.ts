@@ -51,6 +51,9 @@ class Direction {
   /** Ended (FIN/RST): kept as a tombstone so late retransmissions are not a new stream. */
   closed = false;
   peer: Direction | undefined;
+  /** Neighbours in the activity list (least recently active first). */
+  older: Direction | undefined;
+  newer: Direction | undefined;
   constructor(
     readonly key: string,
     readonly stream: TcpStream,
@@ -74,6 +77,11 @@ function dirKey(pkt: Packet, reverse: boolean): string {
 
 export class TcpReassembler {
   private readonly table = new Map<string, Direction>();
+  // Activity order is a linked list, not Map re-insertion: finding the oldest entry of a Map
+  // that had entries deleted at its front walks over every deleted slot until V8 rehashes
+  // (measured: 4 us per segment with 16k streams instead of 0.4, 12 us when evicting).
+  private oldest: Direction | undefined;
+  private newest: Direction | undefined;
   private readonly anomalies: Anomalies;
   private readonly maxStreams: number;
   private readonly maxPerStream: number;
@@ -116,11 +124,9 @@ export class TcpReassembler {
     const key = dirKey(pkt, false);
     let d = this.table.get(key);
     if (d) {
-      // Re-insert: Map order is then least recently active first, for timeout and eviction.
-      this.table.delete(key);
-      this.table.set(key, d);
+      this.touch(d);
       if (d.closed && flags & TCP_SYN) {
-        this.table.delete(key);
+        this.remove(d);
         d = undefined;
       }
     }
@@ -168,7 +174,7 @@ export class TcpReassembler {
 
   private create(key: string, pkt: Packet): Direction {
     while (this.table.size >= this.maxStreams) {
-      const oldest = this.table.values().next().value as Direction;
+      const oldest = this.oldest!;
       if (!oldest.closed) {
         this.flag(A.tcpTableFull);
         this.close(oldest, 'evicted', pkt);
@@ -192,6 +198,7 @@ export class TcpReassembler {
       peer.peer = d;
     }
     this.table.set(key, d);
+    this.link(d);
     return d;
   }
 
@@ -310,14 +317,39 @@ export class TcpReassembler {
 
   private remove(d: Direction): void {
     this.discard(d);
-    this.table.delete(d.key);
+    if (this.table.get(d.key) === d) {
+      this.table.delete(d.key);
+      this.unlink(d);
+    }
     if (d.peer && d.peer.peer === d) d.peer.peer = undefined;
+  }
+
+  /** Append as the most recently active. */
+  private link(d: Direction): void {
+    d.older = this.newest;
+    d.newer = undefined;
+    if (this.newest) this.newest.newer = d;
+    else this.oldest = d;
+    this.newest = d;
+  }
+
+  private unlink(d: Direction): void {
+    if (d.older) d.older.newer = d.newer;
+    else this.oldest = d.newer;
+    if (d.newer) d.newer.older = d.older;
+    else this.newest = d.older;
+    d.older = d.newer = undefined;
+  }
+
+  private touch(d: Direction): void {
+    if (this.newest === d) return;
+    this.unlink(d);
+    this.link(d);
   }
 
   private expire(sec: number): void {
     const limit = sec - this.idle;
-    for (const d of this.table.values()) {
-      if (d.lastSec >= limit) break;
+    for (let d = this.oldest; d !== undefined && d.lastSec < limit; d = this.oldest) {
       if (!d.closed) this.close(d, 'timeout', this.lastPkt);
       this.remove(d);
     }
