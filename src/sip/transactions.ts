@@ -375,7 +375,8 @@ function mix(h: number, s: string): number {
  * value, so a slot holding another key is rebuilt, never confused. Direct-mapped, fixed size.
  *
  * - (branch, host, port, method): a transaction key with the magic cookie;
- * - (callId, tag, -1, ''): a call (dialog) key.
+ * - (callId, tag, -1, ''): a call (dialog) key;
+ * - (src, dst, -3, ''): a hop, "src>dst".
  */
 class KeyCache {
   private readonly a: string[] = new Array<string>(KEY_SLOTS).fill('');
@@ -389,7 +390,7 @@ class KeyCache {
     h ^= h >>> 15;
     const i = Math.imul(h, 0x2c1b3c6d) >>> 17;
     if (this.n[i] === n && this.a[i] === a && this.b[i] === b && this.c[i] === c) return this.k[i]!;
-    const k = n === -1 ? a + '\0' + b : 'b\0' + a + '\0' + (n ? b + ':' + n : b) + '\0' + c;
+    const k = n === -1 ? a + '\0' + b : n === -3 ? a + '>' + b : 'b\0' + a + '\0' + (n ? b + ':' + n : b) + '\0' + c;
     this.a[i] = a;
     this.b[i] = b;
     this.n[i] = n;
@@ -398,6 +399,9 @@ class KeyCache {
     return k;
   }
 }
+
+/** Hop names ("src>dst"), shared by every tracker: the same few hops recur in every transaction. */
+const hopNames = new KeyCache();
 
 /** Method slot of the key of an ACK that matched no INVITE (an ACK for a 2xx). */
 const ACK_ONLY = 'ACK\0';
@@ -411,14 +415,23 @@ function append<T>(a: T[], x: T): T[] {
   return out;
 }
 
+/** Is reqs[i] the first copy at its hop? */
+function firstAtHop(reqs: SipSighting[], i: number): boolean {
+  const r = reqs[i]!;
+  for (let j = 0; j < i; j++) if (reqs[j]!.src === r.src && reqs[j]!.dst === r.dst) return false;
+  return true;
+}
+
 /** Distinct "src>dst" hops of the copies, in order of first sight, at most `max`. */
 function hopsOf(reqs: SipSighting[], max: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < reqs.length && out.length < max; i++) {
+  let n = 0;
+  for (let i = 0; i < reqs.length && n < max; i++) if (firstAtHop(reqs, i)) n++;
+  const out = new Array<string>(n);
+  n = 0;
+  for (let i = 0; i < reqs.length && n < out.length; i++) {
+    if (!firstAtHop(reqs, i)) continue;
     const r = reqs[i]!;
-    let seen = false;
-    for (let j = 0; j < i && !seen; j++) seen = reqs[j]!.src === r.src && reqs[j]!.dst === r.dst;
-    if (!seen) out.push(r.src + '>' + r.dst);
+    out[n++] = hopNames.get(r.src, r.dst, -3, '');
   }
   return out;
 }
