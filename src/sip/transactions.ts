@@ -242,6 +242,8 @@ class Tx implements SipTransaction {
   /** Slots in the timer B and C queues, so a finished transaction is not kept alive by them. */
   bSlot = -1;
   cSlot = -1;
+  prevLive: Tx | undefined = undefined;
+  nextLive: Tx | undefined = undefined;
 
   constructor(
     readonly id: number,
@@ -282,6 +284,49 @@ interface Call extends SipCall {
   done: boolean;
   /** Slot in the idle queue, so a finished call is not kept alive by it until its deadline. */
   idleSlot: number;
+  prevLive: Call | undefined;
+  nextLive: Call | undefined;
+}
+
+interface Linked<T> {
+  prevLive: T | undefined;
+  nextLive: T | undefined;
+}
+
+/**
+ * Live entries in creation order, linked through the entries themselves: adding and removing
+ * cost no hashing and no table growth, and eviction takes the first.
+ */
+class LiveList<T extends Linked<T>> {
+  first: T | undefined = undefined;
+  private last: T | undefined = undefined;
+  size = 0;
+  add(x: T): void {
+    x.prevLive = this.last;
+    x.nextLive = undefined;
+    if (this.last === undefined) this.first = x;
+    else this.last.nextLive = x;
+    this.last = x;
+    this.size++;
+  }
+  /** Unlink x (nothing when it is not in the list). */
+  remove(x: T): void {
+    if (x.prevLive === undefined && this.first !== x) return;
+    const p = x.prevLive;
+    const n = x.nextLive;
+    if (p === undefined) this.first = n;
+    else p.nextLive = n;
+    if (n === undefined) this.last = p;
+    else n.prevLive = p;
+    x.prevLive = undefined;
+    x.nextLive = undefined;
+    this.size--;
+  }
+  toArray(): T[] {
+    const out: T[] = [];
+    for (let x = this.first; x !== undefined; x = x.nextLive) out.push(x);
+    return out;
+  }
 }
 
 /**
@@ -356,7 +401,7 @@ class Due {
   next = Infinity;
 }
 
-const KEY_SLOTS = 32768;
+const KEY_SLOTS = 8192;
 
 /** Up to eight characters of s (its ends), mixed: a cheap hash for KeyCache slots. */
 function mix(h: number, s: string): number {
@@ -379,6 +424,8 @@ function mix(h: number, s: string): number {
  * - (src, dst, -3, ''): a hop, "src>dst".
  */
 class KeyCache {
+  /** Full hash per slot, compact: most misses are decided without touching the parts. */
+  private readonly h = new Int32Array(KEY_SLOTS);
   private readonly a: string[] = new Array<string>(KEY_SLOTS).fill('');
   private readonly b: string[] = new Array<string>(KEY_SLOTS).fill('');
   private readonly n = new Int32Array(KEY_SLOTS).fill(-2);
@@ -388,9 +435,11 @@ class KeyCache {
   get(a: string, b: string, n: number, c: string): string {
     let h = mix(mix(0x811c9dc5 ^ n, a), b) ^ c.length;
     h ^= h >>> 15;
-    const i = Math.imul(h, 0x2c1b3c6d) >>> 17;
-    if (this.n[i] === n && this.a[i] === a && this.b[i] === b && this.c[i] === c) return this.k[i]!;
+    h = Math.imul(h, 0x2c1b3c6d);
+    const i = h >>> 19;
+    if (this.h[i] === h && this.n[i] === n && this.a[i] === a && this.b[i] === b && this.c[i] === c) return this.k[i]!;
     const k = n === -1 ? a + '\0' + b : n === -3 ? a + '>' + b : 'b\0' + a + '\0' + (n ? b + ':' + n : b) + '\0' + c;
+    this.h[i] = h;
     this.a[i] = a;
     this.b[i] = b;
     this.n[i] = n;
@@ -480,9 +529,9 @@ export class SipTracker {
 
   private readonly byKey = new Map<string, Tx>();
   /** Live transactions in creation order (eviction takes the first). */
-  private readonly live = new Map<number, Tx>();
+  private readonly live = new LiveList<Tx>();
   private readonly calls = new Map<string, Call>();
-  private readonly liveCalls = new Map<number, Call>();
+  private readonly liveCalls = new LiveList<Call>();
   private readonly due = new Due();
   private readonly keys = new KeyCache();
   private readonly qB = new Fifo<Tx>(this.due);
@@ -606,7 +655,7 @@ export class SipTracker {
     if (this.live.size >= this.maxTx) this.evictTx();
     const tx = new Tx(this.nextTx++, method, msg, orphan, key, t, this.maxCopies);
     this.byKey.set(key, tx);
-    this.live.set(tx.id, tx);
+    this.live.add(tx);
     this.stats.transactions++;
     if (method === 'INVITE') this.stats.inviteTransactions++;
     tx.bSlot = this.qB.push(tx, t + this.timerB);
@@ -820,9 +869,11 @@ export class SipTracker {
       cancelSeen: false,
       done: false,
       idleSlot: -1,
+      prevLive: undefined,
+      nextLive: undefined,
     };
     this.calls.set(key, call);
-    this.liveCalls.set(call.id, call);
+    this.liveCalls.add(call);
     this.stats.calls++;
     call.idleSlot = this.qCallIdle.push(call, t + this.idle);
     return call;
@@ -965,7 +1016,7 @@ export class SipTracker {
     if (this.byKey.get(tx.originKey) === tx) this.byKey.delete(tx.originKey);
     const aliases = tx.aliases;
     if (aliases !== undefined) for (const k of aliases) if (this.byKey.get(k) === tx) this.byKey.delete(k);
-    this.live.delete(tx.id);
+    this.live.remove(tx);
     if (tx.method === 'INVITE' && tx.state === 'no-final' && tx.initialInvite && !this.finishing) {
       const call = tx.call;
       if (call && !call.done && call.endReason === undefined && (call.state === 'setup' || call.state === 'ringing')) {
@@ -1000,14 +1051,13 @@ export class SipTracker {
     call.done = true;
     this.qCallIdle.remove(call.idleSlot, call);
     if (this.calls.get(call.key) === call) this.calls.delete(call.key);
-    this.liveCalls.delete(call.id);
+    this.liveCalls.remove(call);
     this.onCall(stripCall(call));
   }
 
   private evictTx(): void {
-    const first = this.live.values().next();
-    if (first.done) return;
-    const tx = first.value;
+    const tx = this.live.first;
+    if (tx === undefined) return;
     tx.evicted = true;
     this.stats.evictedTransactions++;
     this.an.add('sip_transaction_evicted');
@@ -1015,9 +1065,8 @@ export class SipTracker {
   }
 
   private evictCall(): void {
-    const first = this.liveCalls.values().next();
-    if (first.done) return;
-    const call = first.value;
+    const call = this.liveCalls.first;
+    if (call === undefined) return;
     call.evicted = true;
     this.stats.evictedCalls++;
     this.an.add('sip_call_evicted');
@@ -1032,12 +1081,12 @@ export class SipTracker {
   finish(): void {
     this.finishing = true;
     const now = this.now;
-    for (const tx of [...this.live.values()]) {
+    for (const tx of this.live.toArray()) {
       if (tx.state === 'calling') tx.state = now - tx.t0 >= this.timerB ? 'unanswered' : 'incomplete';
       else if (tx.state === 'proceeding') tx.state = 'no-final';
       this.finishTx(tx);
     }
-    for (const call of [...this.liveCalls.values()]) this.finishCall(call);
+    for (const call of this.liveCalls.toArray()) this.finishCall(call);
   }
 }
 
