@@ -341,3 +341,31 @@ describe('SipTracker: calls', () => {
     expect([r.calls[0]!.state, r.calls[0]!.endReason]).toEqual(['completed', 'bye']);
   });
 });
+
+describe('SipTracker: copies beyond maxCopies', () => {
+  // Hops are listed from the kept copies until they overflow; from then on as they come. The
+  // flags and the hop list must be those of a list kept from the start.
+  const A = { src: CLIENT, dst: VIP };
+  const B = { src: CLIENT, dst: BACKEND };
+  const C = { src: LB_SNAT, dst: BACKEND };
+  const cases: { name: string; hopsSeq: { src: string; dst: string }[]; maxCopies: number; flags: string; hops: string[]; kept: number; retrans: number }[] = [
+    { name: 'all copies kept', hopsSeq: [A, B, A, B], maxCopies: 64, flags: '.FRR', hops: [`${CLIENT}>${VIP}`, `${CLIENT}>${BACKEND}`], kept: 4, retrans: 2 },
+    { name: 'a retransmission after the copies overflow', hopsSeq: [A, B, A], maxCopies: 2, flags: '.FR', hops: [`${CLIENT}>${VIP}`, `${CLIENT}>${BACKEND}`], kept: 2, retrans: 1 },
+    { name: 'a third hop after the hop list is full is never a retransmission', hopsSeq: [A, B, A, C, C], maxCopies: 2, flags: '.FRFF', hops: [`${CLIENT}>${VIP}`, `${CLIENT}>${BACKEND}`], kept: 2, retrans: 1 },
+    { name: 'retransmissions fill the copies, then a new hop is listed', hopsSeq: [A, A, A, B, B], maxCopies: 3, flags: '.RRFR', hops: [`${CLIENT}>${VIP}`, `${CLIENT}>${BACKEND}`], kept: 3, retrans: 3 },
+    { name: 'no copies kept at all', hopsSeq: [A, A, B], maxCopies: 0, flags: '.FF', hops: [], kept: 0, retrans: 0 },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const r = drive(
+        c.hopsSeq.map((h, i) => ({ t: i * 0.5, ...h, msg: request(inv) })),
+        { maxCopies: c.maxCopies },
+      );
+      expect(r.txs).toHaveLength(1);
+      const t = r.txs[0]!;
+      expect(flags(r.seen)).toBe(c.flags);
+      expect(t.hops).toEqual(c.hops);
+      expect([t.requests.length, t.requestCount, t.retransmissions]).toEqual([c.kept, c.hopsSeq.length, c.retrans]);
+    });
+  }
+});
