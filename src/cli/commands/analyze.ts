@@ -10,6 +10,7 @@ import { renderJunit, renderMarkdown, renderTable } from '../../report/render-an
 import { progressBar } from '../progress.js';
 import { parseSipPorts, printWarnings, sipPortsOption } from '../shared.js';
 import type { CommandSpec } from '../spec.js';
+import { jsonText } from '../../report/json-text.js';
 
 interface AnalyzeCliOptions {
   conntrack: string[];
@@ -98,7 +99,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or unrea
     if (!o.quiet) printWarnings(io, report.warnings);
     const text =
       o.format === 'json'
-        ? JSON.stringify(report, null, 2) + '\n'
+        ? jsonText(report, 2) + '\n'
         : o.format === 'junit'
           ? renderJunit(report, o.failOn)
           : o.format === 'markdown'

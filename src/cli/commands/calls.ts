@@ -8,6 +8,7 @@ import type { CallState, SipCall } from '../../sip/transactions.js';
 import { printWarnings } from '../shared.js';
 import type { CommandSpec } from '../spec.js';
 import { csvField, pad, seconds, sipOptions, sipRunOptions, type SipCommonOptions } from './sip-shared.js';
+import { jsonText } from '../../report/json-text.js';
 
 const STATES: readonly CallState[] = ['setup', 'ringing', 'in-call', 'completed', 'cancelled', 'failed', 'unanswered'];
 
@@ -144,7 +145,7 @@ Examples:
     let text: string;
     if (o.format === 'json') {
       text =
-        JSON.stringify(
+        jsonText(
           {
             schema: 'stalepin/calls@1',
             summary: {
@@ -158,7 +159,6 @@ Examples:
             calls: records,
             anomalies: run.anomalies.list().filter((a) => a.name.startsWith('sip_')),
           },
-          null,
           2,
         ) + '\n';
     } else if (o.format === 'csv') text = renderCallsCsv(records);

@@ -13,6 +13,7 @@ import { readLiveTable, streamLiveEvents } from '../../conntrack/live.js';
 import { parseConntrackFile, parseConntrackStream, type ParseSummary } from '../../conntrack/parse.js';
 import { ConntrackSummary, type SummaryRow } from '../../conntrack/summary.js';
 import type { CommandSpec, Io } from '../spec.js';
+import { jsonText } from '../../report/json-text.js';
 
 export interface ConntrackOptions {
   live: boolean;
@@ -162,7 +163,7 @@ export async function runConntrack(files: string[], o: ConntrackOptions, io: Io)
       else tableRows.push(tableRow(e));
       return;
     }
-    const text = JSON.stringify(entryToJson(e, currentFile));
+    const text = jsonText(entryToJson(e, currentFile));
     if (o.format === 'ndjson') out.write(text + '\n');
     else {
       out.write(firstJson ? '\n' + text : ',\n' + text);
@@ -205,8 +206,8 @@ export async function runConntrack(files: string[], o: ConntrackOptions, io: Io)
   if (summary) {
     const rows = summary.rows();
     const totals = summary.totals();
-    if (o.format === 'json') out.write(JSON.stringify({ schema: SCHEMA, summary: { rows, totals }, sources }, null, 2) + '\n');
-    else if (o.format === 'ndjson') for (const r of rows) out.write(JSON.stringify(r) + '\n');
+    if (o.format === 'json') out.write(jsonText({ schema: SCHEMA, summary: { rows, totals }, sources }, 2) + '\n');
+    else if (o.format === 'ndjson') for (const r of rows) out.write(jsonText(r) + '\n');
     else {
       const t = newTable(io, ['service', 'target', 'entries', 'assured', 'unreplied', 'snat', 'by protocol']);
       for (const r of rows) t.push(summaryCells(r));
@@ -214,7 +215,7 @@ export async function runConntrack(files: string[], o: ConntrackOptions, io: Io)
       out.write(`${totals.entries} entries, ${totals.services} services, ${totals.targets} targets; ${totals.assured} assured, ${totals.unreplied} unreplied\n`);
     }
   } else if (o.format === 'json') {
-    out.write(`${firstJson ? '' : '\n'}],"sources":${JSON.stringify(sources)}` + (notShown ? `,"notShown":${notShown}` : '') + '}\n');
+    out.write(`${firstJson ? '' : '\n'}],"sources":${jsonText(sources)}` + (notShown ? `,"notShown":${notShown}` : '') + '}\n');
   } else if (o.format === 'table' && !streamingTable) {
     const { head, rows } = pruneColumns(TABLE_HEAD, tableRows);
     if (rows.length) {

@@ -6,6 +6,7 @@ import { emit } from '../../report/output.js';
 import { progressBar } from '../progress.js';
 import { printWarnings, sipPortsOption, parseSipPorts } from '../shared.js';
 import type { CommandSpec } from '../spec.js';
+import { jsonText } from '../../report/json-text.js';
 
 interface InspectOptions {
   format: 'table' | 'json';
@@ -34,7 +35,7 @@ export const inspectCommand: CommandSpec<InspectOptions> = {
     progress.done();
     if (!o.quiet) printWarnings(io, run.warnings);
     const report = buildInspectReport(run, stats);
-    await emit(o.output, o.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : renderInspectTable(report), io.stdout);
+    await emit(o.output, o.format === 'json' ? jsonText(report, 2) + '\n' : renderInspectTable(report), io.stdout);
     if (run.error) throw run.error; // after the partial report: one line on stderr, exit 2
     return 0;
   },

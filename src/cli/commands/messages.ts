@@ -6,6 +6,7 @@ import { runSip } from '../../sip/source.js';
 import { printWarnings } from '../shared.js';
 import type { CommandSpec } from '../spec.js';
 import { ChunkWriter, pad, sipOptions, sipRunOptions, type SipCommonOptions } from './sip-shared.js';
+import { jsonText } from '../../report/json-text.js';
 
 interface MessagesOptions extends SipCommonOptions {
   format: 'table' | 'json' | 'ndjson';
@@ -100,14 +101,14 @@ Examples:
               flags,
             ]),
           );
-        } else if (o.format === 'json') out.write((n ? ',\n' : '\n') + JSON.stringify(rec));
-        else out.write(JSON.stringify(rec) + '\n');
+        } else if (o.format === 'json') out.write((n ? ',\n' : '\n') + jsonText(rec));
+        else out.write(jsonText(rec) + '\n');
         n++;
       },
     });
     done();
     if (o.format === 'json') {
-      out.write(`\n],"count":${n},"transactions":${run.tracker.transactions},"anomalies":${JSON.stringify(run.anomalies.list())}}\n`);
+      out.write(`\n],"count":${n},"transactions":${run.tracker.transactions},"anomalies":${jsonText(run.anomalies.list())}}\n`);
     }
     out.flush();
     if (!o.quiet) {

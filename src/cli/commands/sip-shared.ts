@@ -6,6 +6,7 @@ import { DEFAULT_TIMER_B_NS } from '../../sip/types.js';
 import { parseSipPorts, sipPortsOption } from '../shared.js';
 import type { Io, OptionSpec } from '../spec.js';
 import { progressBar } from '../progress.js';
+import { visible } from '../../report/visible.js';
 
 export const timerBOption: OptionSpec = {
   key: 'timerB',
@@ -65,7 +66,9 @@ export function pad(s: string, w: number): string {
 
 /** CSV field per RFC 4180. */
 export function csvField(s: string): string {
-  return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  // Visible first: a CSV printed to a terminal must not carry escape sequences either.
+  const v = visible(s);
+  return /[",\r\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v;
 }
 
 /** Nanoseconds as seconds with millisecond digits ("1.203"), '' for -1. */
