@@ -66,6 +66,8 @@ svg.timeline{width:100%;height:auto;display:block;border:1px solid var(--line);b
  body{max-width:none;padding:0;font-size:11px}
  nav.toc,th button::after,.noprint{display:none}
  .tablewrap{max-height:none;overflow:visible;border:0}
+ .tablewrap th{position:static}
+ thead{display:table-header-group}
  .card,figure,tr{break-inside:avoid;page-break-inside:avoid}
  h2{break-after:avoid;page-break-after:avoid}
  pre.remedy{background:#fff;color:#000;border:1px solid #000}
