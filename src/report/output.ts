@@ -13,10 +13,10 @@ import { StalepinError } from '../core/errors.js';
 async function isSpecialDestination(path: string): Promise<boolean> {
   if (path.startsWith('/dev/') || path.startsWith('/proc/self/fd/')) return true;
   try {
-    const st = await fs.stat(path); // follows links: a link to a FIFO is still a FIFO
+    // Not followed: a symlink planted at the path is replaced like a file. Following one to a
+    // "special" target would let whoever planted it aim a root process at /dev/sda or /dev/mem.
     const lst = await fs.lstat(path);
-    if (lst.isSymbolicLink()) return !st.isFile() && !st.isDirectory();
-    return !st.isFile() && !st.isDirectory();
+    return !lst.isSymbolicLink() && !lst.isFile() && !lst.isDirectory();
   } catch {
     return false;
   }
@@ -39,14 +39,17 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
     // O_EXCL: never open something an attacker pre-created at the temporary name.
     const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
     try {
-      await fh.writeFile(content);
-      await fh.sync().catch(() => undefined);
-    } finally {
-      await fh.close();
-    }
-    try {
+      try {
+        // A file the user made private (0600) stays private when it is replaced.
+        if (st?.isFile()) await fh.chmod(st.mode & 0o777);
+        await fh.writeFile(content);
+        await fh.sync().catch(() => undefined);
+      } finally {
+        await fh.close();
+      }
       await fs.rename(tmp, path);
     } catch (e) {
+      // Never leave a half-written temporary file behind (a full disk, a rename refused).
       await fs.unlink(tmp).catch(() => undefined);
       throw e;
     }
@@ -60,7 +63,9 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
 
 /** Write a command's output to -o PATH, or to stdout when no path (or "-") is given. */
 export async function emit(path: string | undefined, content: string, stdout: NodeJS.WritableStream): Promise<void> {
-  if (path === undefined || path === '-') {
+  // /dev/stdout is our own stdout: opening it fails (ENXIO) when that is a socket, as under
+  // systemd or a parent Node process, so it is written like "-".
+  if (path === undefined || path === '-' || path === '/dev/stdout' || path === '/proc/self/fd/1' || path === '/dev/fd/1') {
     await new Promise<void>((resolve) => {
       if (stdout.write(content)) resolve();
       else stdout.once('drain', () => resolve());
