@@ -16,7 +16,7 @@ import type { Report, ReportFlow } from '../analyze.js';
 import { visible } from '../visible.js';
 import { CLIENT_JS, CSS, ladderSvg } from './assets.js';
 import { h, jsonForScript } from './escape.js';
-import { clockLabel, durationLabel, timelineDomain } from './layout.js';
+import { clockLabel, durationLabel, timelineDomain, tOfIso } from './layout.js';
 import { laneRows, timelineSvg } from './svg-timeline.js';
 
 export interface HtmlOptions {
@@ -50,8 +50,15 @@ function flowKey(transport: string, client: string, service: string | null, targ
   return `${transport}|${client}|${service ?? ''}|${target ?? ''}`;
 }
 
+/** The backend's state as the ladder names it: "terminated later" for a call before the termination. */
+function stateAt(c: TimelineCall, targets: Map<string, { state: string; since: number | undefined }>): string | null {
+  const t = c.target === null ? undefined : targets.get(c.target);
+  if (!t) return null;
+  return t.state !== 'active' && t.since !== undefined && c.t < t.since ? `${t.state} later` : t.state;
+}
+
 /** Calls as the page's script gets them (short keys; strings made visible; endpoints by index). */
-function callData(c: TimelineCall, targetState: Map<string, string>): unknown {
+function callData(c: TimelineCall, targetState: Map<string, { state: string; since: number | undefined }>): unknown {
   const eps: string[] = [];
   const idx = (a: string): number => {
     let i = eps.indexOf(a);
@@ -66,7 +73,7 @@ function callData(c: TimelineCall, targetState: Map<string, string>): unknown {
     cl: visible(c.client),
     sv: visible(c.service),
     tg: c.target === null ? null : visible(c.target),
-    ts: c.target === null ? null : (targetState.get(c.target) ?? null),
+    ts: stateAt(c, targetState),
     at: c.at,
     o: c.outcome,
     n: c.sent,
@@ -84,7 +91,7 @@ export function renderHtml(r: Report, timeline: Timeline | undefined, opts: Html
   const maxIds = opts.maxCallIdsPerCard ?? 50;
   const maxFlowRows = opts.maxFlowRows ?? 2000;
   const s = r.summary;
-  const targetState = new Map(r.targets.map((t) => [t.address, t.state]));
+  const targetState = new Map(r.targets.map((t) => [t.address, { state: t.state, since: tOfIso(t.since) }]));
   const calls = timeline?.calls ?? [];
   const callIndex = new Map<string, number>();
   calls.forEach((c, i) => {
