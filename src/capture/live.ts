@@ -95,6 +95,8 @@ export interface LiveCaptureOptions {
   snapLen?: number;
   /** Kernel buffer per interface in bytes (default 32 MiB). */
   bufferBytes?: number;
+  /** Shared with the caller's timers, so packet and timer times never run backwards. */
+  clock?: LiveClock;
   /** Every captured frame, in the record reused for the next one. */
   onFrame: (frame: Frame) => void;
 }
@@ -109,7 +111,7 @@ export interface LiveCapture {
 }
 
 /** The realtime clock as seconds and microseconds (in nanoseconds), monotonic between calls. */
-class LiveClock {
+export class LiveClock {
   private readonly originMs = performance.timeOrigin;
   private lastSec = 0;
   private lastNsec = 0;
@@ -130,6 +132,13 @@ class LiveClock {
     f.sec = sec;
     f.nsec = nsec;
   }
+
+  /** The current time as a new record (for timers, not per packet). */
+  stamp(): { sec: number; nsec: number; precision: number } {
+    const s = { sec: 0, nsec: 0, precision: 6 };
+    this.now(s);
+    return s;
+  }
 }
 
 /** Turn cap's (libpcap's) error text into the error a user can act on. */
@@ -148,7 +157,7 @@ export async function openLiveCapture(opts: LiveCaptureOptions): Promise<LiveCap
   const cap = await loadCap();
   const snap = Math.max(64, Math.min(opts.snapLen ?? 65535, 262144));
   const bufBytes = opts.bufferBytes ?? 32 * 1024 * 1024;
-  const clock = new LiveClock();
+  const clock = opts.clock ?? new LiveClock();
   const frame = newFrame();
   frame.precision = 6;
   const handles: CapHandle[] = [];

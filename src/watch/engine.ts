@@ -84,7 +84,7 @@ export class WatchEngine {
   /** Latest conntrack fact per "proto|client|service" (insertion order = age, for the bound). */
   private readonly facts = new Map<string, ConntrackFact>();
   private factsDropped = 0;
-  private nft: { inv: Inventory; listed: Map<string, Stamp> } | undefined;
+  private nft: { inv: Inventory; listed: Map<string, Stamp>; sig: string } | undefined;
   private readonly tracked = new Map<string, Tracked>();
   private readonly early: number;
   private readonly maxFacts: number;
@@ -146,8 +146,9 @@ export class WatchEngine {
   setNft(inv: Inventory, at: Stamp): void {
     const listed = this.nft?.listed ?? new Map<string, Stamp>();
     for (const n of inv.nodes) if (n.state === 'active') listed.set(nodeEndpoint(n), at);
-    this.nft = { inv, listed };
-    this.dirty = true;
+    const sig = inv.nodes.map((n) => `${nodeEndpoint(n)} ${n.state} ${n.service ?? ''}`).sort().join('\n');
+    if (sig !== this.nft?.sig) this.dirty = true;
+    this.nft = { inv, listed, sig };
   }
 
   get pendingInvites(): number {

@@ -8,5 +8,6 @@ import { flowCommand } from './flow.js';
 import { conntrackCommand } from './conntrack.js';
 import { auditCommand } from './audit.js';
 import { probeCommand } from './probe.js';
+import { watchCommand } from './watch.js';
 
-export const commands: CommandSpec<any>[] = [analyzeCommand, inspectCommand, messagesCommand, callsCommand, flowCommand, conntrackCommand, auditCommand, probeCommand];
+export const commands: CommandSpec<any>[] = [analyzeCommand, inspectCommand, messagesCommand, callsCommand, flowCommand, conntrackCommand, auditCommand, probeCommand, watchCommand];
