@@ -238,6 +238,8 @@ class Tx implements SipTransaction {
    * lives long enough to be promoted, so every array it owns costs twice.
    */
   resp: (number | string)[] | undefined = undefined;
+  /** Entries of resp in use (3 per response). */
+  respN = 0;
   initialInvite: boolean;
   /** Slots in the timer B and C queues, so a finished transaction is not kept alive by them. */
   bSlot = -1;
@@ -753,29 +755,30 @@ export class SipTracker {
     const code = msg.statusCode;
     const src = ctx.src;
     const dst = ctx.dst;
-    const resp = tx.resp;
+    let resp = tx.resp;
+    const n = tx.respN;
     let retrans = false;
     let otherHop = false;
-    if (resp === undefined) tx.resp = [code, src, dst];
-    else {
-      for (let i = 0; i < resp.length; i += 3) {
-        if (resp[i] !== code) continue;
-        if (resp[i + 1] === src && resp[i + 2] === dst) {
-          retrans = true;
-          break;
-        }
-        otherHop = true;
+    for (let i = 0; i < n; i += 3) {
+      if (resp![i] !== code) continue;
+      if (resp![i + 1] === src && resp![i + 2] === dst) {
+        retrans = true;
+        break;
       }
-      if (retrans) otherHop = false;
-      else if (resp.length < this.maxCopies * 3) {
-        const n = resp.length;
-        const out = new Array<number | string>(n + 3);
-        for (let i = 0; i < n; i++) out[i] = resp[i]!;
-        out[n] = code;
-        out[n + 1] = src;
-        out[n + 2] = dst;
-        tx.resp = out;
+      otherHop = true;
+    }
+    if (retrans) otherHop = false;
+    else if (n < this.maxCopies * 3) {
+      if (resp === undefined || n === resp.length) {
+        // Sized for the usual case: an INVITE's 100, 180 and 200, each seen at two hops.
+        const grown = new Array<number | string>(resp === undefined ? (tx.method === 'INVITE' ? 18 : 6) : n * 2);
+        for (let i = 0; i < n; i++) grown[i] = resp![i]!;
+        resp = tx.resp = grown;
       }
+      resp[n] = code;
+      resp[n + 1] = src;
+      resp[n + 2] = dst;
+      tx.respN = n + 3;
     }
     info.txId = tx.id;
     info.retransmission = retrans;

@@ -369,3 +369,25 @@ describe('SipTracker: copies beyond maxCopies', () => {
     });
   }
 });
+
+describe('SipTracker: responses beyond maxCopies', () => {
+  // Responses are remembered per (code, hop), up to maxCopies of them; one not remembered is
+  // neither a retransmission nor a forwarded copy when it comes again.
+  const cases: { name: string; maxCopies: number; flags: string }[] = [
+    { name: 'remembered: retransmission and forwarded copy', maxCopies: 64, flags: '.RF' },
+    { name: 'one remembered: the copy at the second hop is forwarded, its repeat is not known', maxCopies: 1, flags: '.RFF' },
+    { name: 'none remembered', maxCopies: 0, flags: '...' },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const steps: Step[] = [
+        { t: 0, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
+        { t: 0.5, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
+        { t: 0.6, src: VIP, dst: CLIENT, msg: response(200, inv) },
+      ];
+      if (c.maxCopies === 1) steps.push({ t: 0.7, src: VIP, dst: CLIENT, msg: response(200, inv) });
+      const r = drive(steps, { maxCopies: c.maxCopies });
+      expect(flags(r.seen)).toBe(c.flags);
+    });
+  }
+});
