@@ -146,7 +146,7 @@ export class LbAnalyzer {
   }
 
   private filtered(tx: SipTransaction): boolean {
-    const first = tx.requests[0]!;
+    const first = arrivingCopy(tx);
     const t = tOf(first);
     const o = this.opts;
     return (o.since !== undefined && t < o.since) || (o.until !== undefined && t > o.until) || (o.callIds !== undefined && !o.callIds.has(tx.callId));
@@ -167,7 +167,7 @@ export class LbAnalyzer {
   private late = 0;
 
   private classify(tx: SipTransaction): InviteOutcome {
-    const first = tx.requests[0]!;
+    const first = arrivingCopy(tx);
     const at = stamp(first.sec, first.nsec, first.precision);
     const client = first.src;
     const dst = first.dst;
@@ -224,4 +224,18 @@ export class LbAnalyzer {
       timedOut: tx.state === 'unanswered',
     };
   }
+}
+
+/**
+ * The copy that arrived from the client: the earliest by capture time. Not the first in file
+ * order: a multi-interface pcapng (dumpcap on each balancer interface) interleaves interfaces
+ * as their buffers drain, so a forwarded copy can be written before the copy that caused it.
+ */
+function arrivingCopy(tx: SipTransaction): SipTransaction['requests'][number] {
+  let first = tx.requests[0]!;
+  for (let i = 1; i < tx.requests.length; i++) {
+    const r = tx.requests[i]!;
+    if (r.sec < first.sec || (r.sec === first.sec && r.nsec < first.nsec)) first = r;
+  }
+  return first;
 }

@@ -19,6 +19,8 @@ interface Truth {
   staleEntries: { client: string; target: string }[];
   mustNotFlag: { transport: string; client: string; reason: string }[];
   deadBackend: string;
+  liveBackend: string;
+  service: string;
 }
 
 const base: Omit<AnalyzeOptions, 'paths'> = { conntrack: [], vips: [], udpTimeoutS: 120, timerBNs: 32e9, forwardWindowNs: 500e6, callIds: [], sipPorts: [5060, 5080] };
@@ -30,6 +32,12 @@ function filesOf(dir: string): { captures: string[]; conntrack: string[]; invent
     conntrack: names.filter((n) => /conntrack/.test(n)).map((n) => join(dir, n)),
     inventory: join(dir, 'inventory.json'),
   };
+}
+
+/** The balancer's shape as analyze saw it: one service address, the two backends, nothing else. */
+function topology(r: { summary: { services: string[] }; targets: { address: string }[] }, truth: Truth): void {
+  expect(r.summary.services).toEqual([truth.service]);
+  expect(r.targets.map((t) => t.address).sort()).toEqual([truth.deadBackend, truth.liveBackend].sort());
 }
 
 function noFalseAlarms(findings: Finding[], truth: Truth): void {
@@ -64,6 +72,7 @@ describe.each(variants)('lab case %s', (variant) => {
     expect(stale.map((s) => `${s.client}>${s.target}`).sort()).toEqual(truth.staleEntries.map((s) => `${s.client}>${s.target}`).sort());
     expect(r.findings.filter((x) => x.kind === 'unanswered-invites')).toEqual([]);
     noFalseAlarms(r.findings, truth);
+    topology(r, truth);
     const dead = r.targets.find((t) => t.address === truth.deadBackend)!;
     expect(dead.state).toBe('terminated');
     expect(dead.stateSource).toBe('inventory');
@@ -76,6 +85,7 @@ describe.each(variants)('lab case %s', (variant) => {
     expectPinned(r.findings, ['conntrack']);
     expect(r.targets.find((t) => t.address === truth.deadBackend)).toMatchObject({ state: 'unresponsive', stateSource: 'inferred' });
     noFalseAlarms(r.findings, truth);
+    topology(r, truth);
   });
 
   it('with only the capture', async () => {
@@ -85,6 +95,7 @@ describe.each(variants)('lab case %s', (variant) => {
     // Without balancer state, the target comes from a forwarded copy or from the last known mapping.
     expect(pinned.evidence.some((e) => e.source === 'egress-copy' || e.source === 'last-known-mapping')).toBe(true);
     noFalseAlarms(r.findings, truth);
+    topology(r, truth);
   });
 
   it('with only the conntrack files and the inventory: the pinned entry is a stale entry (no calls seen)', async () => {
@@ -94,5 +105,6 @@ describe.each(variants)('lab case %s', (variant) => {
     expect(stale.map((s) => `${s.client}>${s.target}`).sort()).toEqual(want);
     expect(r.findings.filter((x) => x.kind === 'pinned-flow')).toEqual([]);
     noFalseAlarms(r.findings, truth);
+    topology(r, truth);
   });
 });
