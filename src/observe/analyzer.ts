@@ -37,6 +37,8 @@ export interface AnalyzerOptions {
    * classifies it as it stands. `watch` uses this to flag a pinned flow within a second or two.
    */
   onRetransmission?: (tx: SipTransaction) => void;
+  /** An INVITE got its first response (long before its transaction ends, after timer D). */
+  onAnswered?: (tx: SipTransaction) => void;
 }
 
 /** What the onInvite hook gets beyond client, target and outcome; `tx` is only valid during the call. */
@@ -87,6 +89,13 @@ export class LbAnalyzer {
         ? {
             onRetransmission: (tx: SipTransaction) => {
               if (tx.method === 'INVITE' && !tx.orphan) opts.onRetransmission!(tx);
+            },
+          }
+        : {}),
+      ...(opts.onAnswered
+        ? {
+            onFirstResponse: (tx: SipTransaction) => {
+              if (tx.method === 'INVITE' && !tx.orphan) opts.onAnswered!(tx);
             },
           }
         : {}),

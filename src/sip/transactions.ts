@@ -158,6 +158,12 @@ export interface TrackerOptions {
    * to report an INVITE going unanswered before timer B ends the transaction.
    */
   onRetransmission?: (tx: SipTransaction) => void;
+  /**
+   * The first response of a transaction whose request was seen (the same live `tx` as above).
+   * An answered INVITE is emitted only after timer D; `watch` needs to know at once that the
+   * flow is served, and by which backend.
+   */
+  onFirstResponse?: (tx: SipTransaction) => void;
   /** RFC 3261 timer B / F: no response by then is "unanswered" (default 32 s). */
   timerBNs?: number;
   /** Provisional only for this long: given up as "no-final" (default 180 s, timer C). */
@@ -518,6 +524,7 @@ export class SipTracker {
   private readonly onTx: (tx: SipTransaction) => void;
   private readonly onCall: (call: SipCall) => void;
   private readonly onRetx: ((tx: SipTransaction) => void) | undefined;
+  private readonly onFirstResp: ((tx: SipTransaction) => void) | undefined;
   private readonly timerB: number;
   private readonly timerC: number;
   private readonly linger: number;
@@ -554,6 +561,7 @@ export class SipTracker {
     this.onTx = opts.onTransaction ?? (() => undefined);
     this.onCall = opts.onCall ?? (() => undefined);
     this.onRetx = opts.onRetransmission;
+    this.onFirstResp = opts.onFirstResponse;
     this.timerB = opts.timerBNs ?? DEFAULT_TIMER_B_NS;
     this.timerC = opts.timerCNs ?? 180e9;
     this.linger = opts.lingerNs ?? 32e9;
@@ -804,6 +812,7 @@ export class SipTracker {
         else this.qLingerShort.push(tx, t + this.shortLinger);
       }
     }
+    if (tx.responseCount === 1 && tx.requestCount > 0 && this.onFirstResp !== undefined) this.onFirstResp(tx);
     this.attachCall(tx, msg, ctx, t, info);
   }
 
