@@ -106,7 +106,7 @@ describe.skipIf(why !== undefined)('probe in the live lab (killed)', () => {
 
       try {
         const res = await runLab({ variant: 'killed', out: path.join(tmp, 'case'), prefix: `sp-${process.pid}-p`, before, after });
-        expect(res.hookFailures).toEqual([]);
+        expect(res.hookFailures, JSON.stringify({ stderr, record, rounds: seen.map((x) => [x.event.round, x.event.outcome, x.at]) })).toEqual([]);
       } finally {
         if (child && child.exitCode === null) child.kill('SIGKILL');
       }

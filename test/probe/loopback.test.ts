@@ -139,12 +139,21 @@ describe('ports across rounds', () => {
     }
   });
 
-  it('a round that overruns the interval delays the next; otherwise rounds keep the schedule', async () => {
+  it('rounds start on a fixed schedule that does not drift', async () => {
     const r = await responder();
-    const { events } = await probe({ targets: [r.udpTarget], count: 4, intervalMs: 250 });
+    const { events } = await probe({ targets: [r.udpTarget], count: 5, intervalMs: 250 });
     const t = events.map((e) => Date.parse(e.at));
-    const gaps = t.slice(1).map((x, i) => x - t[i]!);
-    for (const g of gaps) expect(Math.abs(g - 250)).toBeLessThan(60);
+    // Anchored to the first round: a late timer delays one round, not every later one.
+    t.forEach((x, k) => expect(Math.abs(x - t[0]! - k * 250)).toBeLessThan(120));
+  });
+
+  it('a round that overruns the interval delays the next one, with no burst to catch up', async () => {
+    const r = await responder();
+    r.policy.delayMs = 400;
+    const { events } = await probe({ targets: [r.udpTarget], count: 4, intervalMs: 100, timeoutMs: 1000, timers: { t1Ms: 1000, t2Ms: 4000 } });
+    expect(events.every((e) => e.outcome === 'ok')).toBe(true);
+    const t = events.map((e) => Date.parse(e.at));
+    for (let k = 1; k < t.length; k++) expect(t[k]! - t[k - 1]!).toBeGreaterThanOrEqual(395);
   });
 });
 
