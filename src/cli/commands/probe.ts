@@ -102,7 +102,7 @@ runs until SIGINT/SIGTERM and exits 0. 2 bad usage (unresolvable target, port in
         if (!o.quiet) io.stderr.write(`stalepin: metrics at http://${server.address}/metrics\n`);
       }
       if (!o.quiet) {
-        const list = probe.targets().map((t) => `${visible(t.target)} from port ${t.fixedPort || '(picked at the first connection)'}`).join(', ');
+        const list = probe.targets().map((t) => `${visible(t.target)} from port ${t.fixedPort}`).join(', ');
         io.stderr.write(`stalepin: probing ${list} over ${o.transport.toUpperCase()} every ${o.interval}\n`);
       }
       const targetWidth = Math.max(6, ...probe.targets().map((t) => visible(t.target).length));
