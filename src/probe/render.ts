@@ -2,9 +2,10 @@
 import { visible } from '../report/visible.js';
 import type { Outcome, ProbeEvent, ProbeSummary, SideResult } from './probe.js';
 import { OUTCOMES } from './probe.js';
+import { jsonText } from '../report/json-text.js';
 
 export function eventJson(e: ProbeEvent): string {
-  return JSON.stringify(e) + '\n';
+  return jsonText(e) + '\n';
 }
 
 const COLOR: Record<Outcome, string> = { ok: '32', pinned: '31;1', down: '31', 'fresh-only-fail': '33' };

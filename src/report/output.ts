@@ -22,7 +22,20 @@ async function isSpecialDestination(path: string): Promise<boolean> {
   }
 }
 
-export async function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o644): Promise<void> {
+/** Names of our own standard output: opening them fails (ENXIO) when stdout is a socket. */
+const STDOUT_NAMES = new Set(['-', '/dev/stdout', '/proc/self/fd/1', '/dev/fd/1']);
+
+function writeStream(stream: NodeJS.WritableStream, content: string | Uint8Array): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (stream.write(content)) resolve();
+    else stream.once('drain', () => resolve());
+  });
+}
+
+export async function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o644, stdout: NodeJS.WritableStream = process.stdout): Promise<void> {
+  // Standard output (as under systemd or a parent Node process, where it is a socket) is
+  // written as a stream, never opened by name.
+  if (STDOUT_NAMES.has(path)) return writeStream(stdout, content);
   try {
     if (await isSpecialDestination(path)) {
       const fh = await fs.open(path, constants.O_WRONLY | constants.O_APPEND);
@@ -63,14 +76,5 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
 
 /** Write a command's output to -o PATH, or to stdout when no path (or "-") is given. */
 export async function emit(path: string | undefined, content: string, stdout: NodeJS.WritableStream): Promise<void> {
-  // /dev/stdout is our own stdout: opening it fails (ENXIO) when that is a socket, as under
-  // systemd or a parent Node process, so it is written like "-".
-  if (path === undefined || path === '-' || path === '/dev/stdout' || path === '/proc/self/fd/1' || path === '/dev/fd/1') {
-    await new Promise<void>((resolve) => {
-      if (stdout.write(content)) resolve();
-      else stdout.once('drain', () => resolve());
-    });
-    return;
-  }
-  await writeFileAtomic(path, content);
+  await writeFileAtomic(path ?? '-', content, 0o644, stdout);
 }

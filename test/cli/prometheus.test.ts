@@ -18,3 +18,16 @@ describe('prometheus text format', () => {
     expect(s[3]!.labels).toEqual({ le: '+Inf' });
   });
 });
+
+describe('textfile to /dev/stdout', () => {
+  it('works when stdout is a socket (Node gives a child a socket pair for piped stdio)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { join } = await import('node:path');
+    const { repoRoot } = await import('../helpers/cli.js');
+    const mod = join(repoRoot, 'dist', 'report', 'prometheus.js');
+    const code = `import(${JSON.stringify(mod)}).then((m) => m.writePromTextfile('/dev/stdout', [{ name: 'up', help: 'Up.', type: 'gauge', samples: [{ value: 1 }] }]))`;
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('# HELP up Up.\n# TYPE up gauge\nup 1\n');
+  });
+});

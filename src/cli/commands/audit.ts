@@ -16,6 +16,7 @@ import { renderJunit } from '../../report/render-analyze.js';
 import { visible } from '../../report/visible.js';
 import { printWarnings } from '../shared.js';
 import type { CommandSpec, Io } from '../spec.js';
+import { jsonText } from '../../report/json-text.js';
 
 interface AuditCliOptions {
   conntrack?: string;
@@ -165,7 +166,7 @@ missing privilege or a refused --fix apply, 3 internal error. With --interval: 0
       const r = res.report;
       const text =
         o.format === 'json'
-          ? JSON.stringify(r, null, 2) + '\n'
+          ? jsonText(r, 2) + '\n'
           : o.format === 'junit'
             ? renderJunit(r, o.failOn)
             : o.format === 'markdown'
