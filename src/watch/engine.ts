@@ -64,6 +64,13 @@ export interface WatchEngineOptions {
   maxFacts?: number;
 }
 
+/** An answered INVITE still lingering in the tracker: its live transaction, classified when asked. */
+interface Answered {
+  tx: SipTransaction;
+  at: Stamp;
+  t: number;
+}
+
 interface Tracked {
   finding: Finding;
   count: number;
@@ -84,16 +91,24 @@ export class WatchEngine {
   /** Latest conntrack fact per "proto|client|service" (insertion order = age, for the bound). */
   private readonly facts = new Map<string, ConntrackFact>();
   private factsDropped = 0;
-  private nft: { inv: Inventory; listed: Map<string, Stamp>; sig: string } | undefined;
+  private nft: { inv: Inventory; listed: Map<string, Stamp>; sig: string; at: Stamp } | undefined;
   private readonly tracked = new Map<string, Tracked>();
   private readonly early: number;
   private readonly maxFacts: number;
-  /** Transaction ids of the INVITEs taken early into the last evaluation. */
+  /** INVITEs taken early into the last evaluation. */
   earlyTaken = 0;
+  /**
+   * Per flow, the last INVITE that got a response, as soon as it did: the flow table learns of
+   * an answered INVITE only when its transaction ends, after timer D (32 s). Bounded, oldest
+   * first out.
+   */
+  private readonly answered = new Map<string, Answered>();
+  private readonly maxAnswered: number;
 
   constructor(private readonly opts: WatchEngineOptions) {
     this.early = Math.max(1, opts.earlyRetransmissions ?? 1);
     this.maxFacts = opts.maxFacts ?? 200_000;
+    this.maxAnswered = opts.maxFacts ?? 200_000;
     this.analyzer = new LbAnalyzer({
       anomalies: opts.anomalies,
       sipPorts: opts.sipPorts,
@@ -102,13 +117,34 @@ export class WatchEngine {
       limits: { idleS: opts.udpTimeoutS + opts.timerBNs / 1e9 },
       onInvite: (_c, _t, answered, info) => {
         this.pending.delete(info.tx.id);
+        // Now in the flow table itself.
+        const k = flowKey(info.transport, _c, info.dst);
+        if (this.answered.get(k)?.tx.id === info.tx.id) this.answered.delete(k);
         if (!answered || this.tracked.size) this.dirty = true;
       },
       onRetransmission: (tx) => {
         this.pending.set(tx.id, tx);
         this.dirty = true;
       },
+      onAnswered: (tx) => this.answeredNow(tx),
     });
+  }
+
+  private answeredNow(tx: SipTransaction): void {
+    this.pending.delete(tx.id);
+    const o = this.analyzer.outcomeOf(tx);
+    if (!o) return;
+    const k = flowKey(o.transport, o.client, o.dst);
+    const prev = this.answered.get(k);
+    const t = tOf(o.at);
+    if (prev && prev.t > t) return;
+    this.answered.delete(k);
+    if (this.answered.size >= this.maxAnswered) {
+      const oldest = this.answered.keys().next();
+      if (!oldest.done) this.answered.delete(oldest.value);
+    }
+    this.answered.set(k, { tx, at: o.at, t });
+    if (this.tracked.size) this.dirty = true;
   }
 
   /** Every decoded packet (TCP payloads must be reassembled into analyzer.dissector.tcp). */
@@ -148,7 +184,7 @@ export class WatchEngine {
     for (const n of inv.nodes) if (n.state === 'active') listed.set(nodeEndpoint(n), at);
     const sig = inv.nodes.map((n) => `${nodeEndpoint(n)} ${n.state} ${n.service ?? ''}`).sort().join('\n');
     if (sig !== this.nft?.sig) this.dirty = true;
-    this.nft = { inv, listed, sig };
+    this.nft = { inv, listed, sig, at };
   }
 
   get pendingInvites(): number {
@@ -176,7 +212,11 @@ export class WatchEngine {
     const inventory = this.inventory(flows);
     const early = final ? [] : this.earlyOutcomes(now, byFlow, inventory);
     this.earlyTaken = early.length;
-    const all = withEarly(flows, byFlow, early);
+    const all = withEarly(flows, byFlow, early, (k) => {
+      const a = this.answered.get(k);
+      const target = a && this.analyzer.outcomeOf(a.tx)?.target;
+      return a && target !== undefined ? { target, at: a.at, t: a.t } : undefined;
+    });
     const result = evaluate(all, this.analyzer.flows, {
       ...defaultRuleOptions,
       udpTimeoutS: this.opts.udpTimeoutS,
@@ -227,8 +267,11 @@ export class WatchEngine {
     const until = f.until === null ? undefined : Date.parse(f.until) / 1000;
     if (until === undefined || Number.isNaN(until)) return false;
     if (f.service !== null) {
-      const flow = byFlow.get(flowKey(f.transport, f.client, f.service));
+      const k = flowKey(f.transport, f.client, f.service);
+      const flow = byFlow.get(k);
       if (flow && flow.lastAnsweredT > until + 1e-3) return true;
+      const a = this.answered.get(k);
+      if (a && a.t > until + 1e-3) return true;
       const fact = this.facts.get(`${f.transport}|${f.client}|${f.service}`);
       if (fact && fact.event === 'destroy' && fact.at && tOf(fact.at) > until) return true;
     }
@@ -242,8 +285,12 @@ export class WatchEngine {
     const nft = this.nft.inv;
     const gone: InventoryNode[] = [];
     const added = new Set<string>();
-    const consider = (service: string, target: string): void => {
+    const readT = tOf(this.nft.at);
+    const consider = (service: string, target: string, seenT: number): void => {
       if (added.has(target) || target === service) return;
+      // Missing from the set: it was listed before, or it was in use before this read. A backend
+      // added since the last read is not dead, only not read yet.
+      if (!this.nft!.listed.has(target) && !(seenT < readT)) return;
       const s = parseEndpoint(service);
       const t = parseEndpoint(target);
       if (!s || !t || !isService(nft, s.ip, s.port)) return;
@@ -259,11 +306,15 @@ export class WatchEngine {
         origin: `${nft.source.file}: not in the active set`,
       });
     };
-    for (const f of flows) for (const t of f.targets.keys()) consider(f.dst, t);
-    for (const c of this.facts.values()) if (c.event !== 'destroy') consider(c.service, c.target);
+    for (const f of flows) for (const u of f.targets.values()) consider(f.dst, u.target, tOf(u.first));
+    for (const c of this.facts.values()) if (c.event !== 'destroy') consider(c.service, c.target, c.at ? tOf(c.at) : c.start ? tOf(c.start) : -Infinity);
+    for (const [k, a] of this.answered) {
+      const target = this.analyzer.outcomeOf(a.tx)?.target;
+      if (target !== undefined) consider(k.slice(k.lastIndexOf('|') + 1), target, a.t);
+    }
     for (const tx of this.pending.values()) {
       const r = tx.requests;
-      for (const x of r) if (x.dst !== r[0]!.dst && x.dst !== r[0]!.src) consider(r[0]!.dst, x.dst);
+      for (const x of r) if (x.dst !== r[0]!.dst && x.dst !== r[0]!.src) consider(r[0]!.dst, x.dst, x.sec + x.nsec * 1e-9);
     }
     const derived: Inventory = {
       nodes: [...nft.nodes, ...gone],
@@ -294,7 +345,11 @@ export class WatchEngine {
     if (o.target !== undefined) return o.target;
     const fact = this.facts.get(`udp|${o.client}|${o.dst}`);
     if (fact) return fact.event !== 'destroy' && fact.target !== fact.service ? fact.target : undefined;
-    const flow = byFlow.get(flowKey(o.transport, o.client, o.dst));
+    const k = flowKey(o.transport, o.client, o.dst);
+    const a = this.answered.get(k);
+    const flow = byFlow.get(k);
+    const at = a && this.analyzer.outcomeOf(a.tx)?.target;
+    if (a && at !== undefined && (!flow?.lastForwarded || a.t > flow.lastForwarded.t)) return at;
     if (flow?.lastForwarded) return flow.lastForwarded.target;
     return o.dst;
   }
@@ -314,7 +369,7 @@ export class WatchEngine {
  * The flows with the early INVITEs added as lost calls, on copies: the flow table itself only
  * ever holds finished transactions, as in analyze.
  */
-function withEarly(flows: Flow[], byFlow: Map<string, Flow>, early: InviteOutcome[]): Flow[] {
+function withEarly(flows: Flow[], byFlow: Map<string, Flow>, early: InviteOutcome[], answered: (flowKey: string) => { target: string; at: Stamp; t: number } | undefined): Flow[] {
   if (!early.length) return flows;
   const copies = new Map<string, Flow>();
   const extra: Flow[] = [];
@@ -345,6 +400,14 @@ function withEarly(flows: Flow[], byFlow: Map<string, Flow>, early: InviteOutcom
           };
       copies.set(k, f);
       if (!base) extra.push(f);
+      // The mapping an answered INVITE still lingering in the tracker already showed.
+      const a = answered(k);
+      if (a && (!f.lastForwarded || a.t > f.lastForwarded.t)) {
+        f.lastForwarded = { target: a.target, at: a.at, t: a.t };
+        if (!f.targets.has(a.target))
+          f.targets.set(a.target, { target: a.target, how: 'egress-copy', invites: 1, answered: 1, unanswered: 0, first: a.at, last: a.at, lastAnswered: a.at });
+        f.lastAnsweredT = Math.max(f.lastAnsweredT, a.t);
+      }
     }
     const t = tOf(o.at);
     f.invites++;
