@@ -176,9 +176,17 @@ export async function openLiveCapture(opts: LiveCaptureOptions): Promise<LiveCap
       }
     },
   };
+  // Asked first, so an unknown name is one clear line (libpcap would also print a warning).
+  let known: Set<string> | undefined;
+  try {
+    known = new Set(cap.Cap.deviceList().map((d) => d.name));
+  } catch {
+    known = undefined;
+  }
   try {
     for (let i = 0; i < opts.interfaces.length; i++) {
       const name = opts.interfaces[i]!;
+      if (known && known.size && !known.has(name)) throw classifyOpenError(name, 'No such device');
       const h = new cap.Cap();
       const buffer = Buffer.alloc(snap);
       let lt: string;
