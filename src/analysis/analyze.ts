@@ -40,6 +40,9 @@ export interface AnalyzeOptions {
 
 export const GENERATOR = 'stalepin 0.1.0';
 
+/** Flows listed in the report at most (all are counted in summary.flows). */
+export const MAX_FLOWS_LISTED = 20_000;
+
 function normalizeVip(v: string): string {
   const ep = parseEndpoint(v);
   if (!ep) {
@@ -145,6 +148,11 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   if (analyzer.flows.droppedFlows) anomalies.add('flow_table_full', undefined, analyzer.flows.droppedFlows);
   if (analyzer.flows.droppedLost) anomalies.add('lost_invite_records_dropped', undefined, analyzer.flows.droppedLost);
   if (analyzer.flows.droppedHeard) anomalies.add('heard_table_full', undefined, analyzer.flows.droppedHeard);
+  if (result.unlistedUnanswered.tuples)
+    anomalies.add('unanswered_invites_not_listed', `${result.unlistedUnanswered.tuples} more client tuples with ${result.unlistedUnanswered.invites} unanswered INVITEs`, result.unlistedUnanswered.tuples);
+  // The flows listed: those that lost calls first, then the busiest, up to the bound.
+  const listed = flows.length > MAX_FLOWS_LISTED ? [...flows].sort((a, b) => b.unanswered - a.unanswered || b.invites - a.invites).slice(0, MAX_FLOWS_LISTED) : flows;
+  if (listed !== flows) anomalies.add('flows_not_listed', `${flows.length - listed.length} flows counted in summary.flows but not listed`, flows.length - listed.length);
 
   return {
     schema: REPORT_SCHEMA,
@@ -165,7 +173,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     },
     targets: result.targets,
     findings: result.findings,
-    flows: reportFlows(flows),
+    flows: reportFlows(listed === flows ? flows : [...listed].sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : 0))),
     anomalies: anomalies.list(),
     warnings,
     ...(error ? { error: error.oneLine() } : {}),

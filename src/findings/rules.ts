@@ -35,6 +35,11 @@ export interface RuleOptions {
   graceS: number;
   /** Call-IDs kept per finding (the rest counted in callIdsOmitted). */
   maxCallIds: number;
+  /**
+   * unanswered-invites findings listed at most, the tuples with most lost calls first (a scan or
+   * flood makes one per source tuple); the rest are counted in RuleResult.unlistedUnanswered.
+   */
+  maxUnansweredFindings: number;
 }
 
 export const defaultRuleOptions: RuleOptions = {
@@ -45,6 +50,7 @@ export const defaultRuleOptions: RuleOptions = {
   end: undefined,
   graceS: 1,
   maxCallIds: 10_000,
+  maxUnansweredFindings: 1_000,
 };
 
 interface TargetInfo {
@@ -66,6 +72,8 @@ export interface RuleResult {
   services: string[];
   targets: Target[];
   findings: Finding[];
+  /** unanswered-invites findings beyond maxUnansweredFindings: tuples and lost INVITEs not listed. */
+  unlistedUnanswered: { tuples: number; invites: number };
 }
 
 export function evaluate(flows: Flow[], table: Pick<FlowTable, 'activity' | 'byDst' | 'hosts'>, opts: RuleOptions): RuleResult {
@@ -230,10 +238,22 @@ export function evaluate(flows: Flow[], table: Pick<FlowTable, 'activity' | 'byD
     });
   }
 
-  // 8. Unanswered INVITEs whose target cannot be determined, grouped per client tuple.
+  // 8. Unanswered INVITEs whose target cannot be determined, grouped per client tuple; the
+  // tuples that lost most are listed, the rest counted.
+  const unexplained: { f: Flow; rest: InviteRecord[] }[] = [];
   for (const f of flows) {
     const rest = f.lost.filter((r) => !attributed.has(r) && lostTo(f, r) === undefined && counts(r, endT, opts.graceS));
-    if (!rest.length) continue;
+    if (rest.length) unexplained.push({ f, rest });
+  }
+  const unlistedUnanswered = { tuples: 0, invites: 0 };
+  if (unexplained.length > opts.maxUnansweredFindings) {
+    unexplained.sort((a, b) => b.rest.length - a.rest.length || b.f.calls - a.f.calls);
+    for (const u of unexplained.splice(opts.maxUnansweredFindings)) {
+      unlistedUnanswered.tuples++;
+      unlistedUnanswered.invites += u.rest.length;
+    }
+  }
+  for (const { f, rest } of unexplained) {
     const service = matchAddress(services, f.dst) ? f.dst : null;
     const sent = rest.reduce((n, r) => n + r.sent, 0);
     const evidence: Evidence[] = [
@@ -253,7 +273,7 @@ export function evaluate(flows: Flow[], table: Pick<FlowTable, 'activity' | 'byD
   }
 
   findings.sort(compareFindings);
-  return { services: [...services].sort(), targets: [...infos.values()].map((i) => i.target), findings };
+  return { services: [...services].sort(), targets: [...infos.values()].map((i) => i.target), findings, unlistedUnanswered };
 }
 
 function fmt(ip: string, port: number): string {

@@ -68,7 +68,8 @@ export interface HostUse {
 interface FlowState {
   flow: Flow;
   lastT: number;
-  callIds: Set<string>;
+  /** Distinct Call-IDs seen (at most maxCallIdsPerFlow; most flows carry one call). */
+  callIds: string[];
 }
 
 export class FlowTable {
@@ -132,7 +133,7 @@ export class FlowTable {
         lastForwarded: undefined,
         lastAnsweredT: -Infinity,
       };
-      s = { flow, lastT: t, callIds: new Set() };
+      s = { flow, lastT: t, callIds: [] };
       this.live.set(key, s);
     }
     const f = s.flow;
@@ -140,9 +141,9 @@ export class FlowTable {
     f.invites++;
     f.first = earlier(f.first, o.at);
     f.last = later(f.last, o.at);
-    if (s.callIds.size < this.limits.maxCallIdsPerFlow && !s.callIds.has(o.callId)) {
-      s.callIds.add(o.callId);
-      f.calls = s.callIds.size;
+    if (s.callIds.length < this.limits.maxCallIdsPerFlow && !s.callIds.includes(o.callId)) {
+      s.callIds.push(o.callId);
+      f.calls = s.callIds.length;
     }
     let d = this.byDst.get(o.dst);
     if (!d) this.byDst.set(o.dst, (d = { invites: 0, unanswered: 0 }));
