@@ -59,6 +59,10 @@ describe('hostile traffic: bounds bite, are counted, and memory stays flat', () 
     const o = run('client-tuples', 0.22);
     expect(o.flows).toBe(200_000);
     expect(o.anomalies['flow_table_full']).toBe(n - 200_000);
+    // The report lists 20,000 of them and 1,000 unanswered-invites findings; the rest are counted.
+    expect(o.anomalies['flows_not_listed']).toBe(200_000 - 20_000);
+    expect(o.findings).toBeLessThanOrEqual(1_000);
+    expect(o.anomalies['unanswered_invites_not_listed']).toBeGreaterThan(0);
     expect(o.anomalies['heard_table_full']).toBeGreaterThan(0);
     expect(o.peakLiveMb).toBeLessThan(800);
   }, T);

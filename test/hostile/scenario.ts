@@ -188,7 +188,7 @@ async function main(): Promise<void> {
     seconds: Math.round((performance.now() - t0) / 100) / 10,
     packets: report.summary.packets,
     inviteTransactions: report.summary.inviteTransactions,
-    flows: report.flows.length,
+    flows: report.summary.flows,
     findings: report.findings.length,
     callIdsListed: report.findings.reduce((s, f) => s + f.callIds.length, 0),
     reportMb: mb(json.length),
