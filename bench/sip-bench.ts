@@ -3,6 +3,8 @@
  *
  *   npx tsx bench/sip-bench.ts [SECONDS]     parse a mixed message corpus; then parse + track
  *   npx tsx bench/sip-bench.ts --file CAP    end to end on a capture: read, decode, SIP, track
+ *   npx tsx bench/sip-bench.ts --split CAP   where the time goes: read+decode alone, + SIP
+ *                                            dissection (parse), + transaction tracking
  *
  * The corpus is built here, deterministic: INVITEs with SDP, provisional and final responses,
  * ACK, BYE, compact forms and a folded header, the mix of a call.
@@ -11,6 +13,8 @@ import { statSync } from 'node:fs';
 import { Anomalies } from '../src/core/anomalies.js';
 import { SipMessage } from '../src/sip/message.js';
 import { parseSipMessage } from '../src/sip/parser.js';
+import { runPackets } from '../src/pipeline/packets.js';
+import { SipDissector } from '../src/sip/dissector.js';
 import { runSip } from '../src/sip/source.js';
 import { SipTracker } from '../src/sip/transactions.js';
 import { newSipContext } from '../src/sip/types.js';
@@ -54,6 +58,34 @@ function measure(label: string, seconds: number, corpus: Uint8Array[], bytes: nu
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv[0] === '--split') {
+    for (const f of argv.slice(1)) {
+      const size = statSync(f).size;
+      for (const stage of ['decode', 'parse', 'track'] as const) {
+        const an = new Anomalies();
+        const tr = new SipTracker({ anomalies: an });
+        let n = 0;
+        const d = new SipDissector({
+          anomalies: an,
+          onMessage: (m, ctx) => {
+            n++;
+            if (stage === 'track') tr.track(m, ctx);
+          },
+        });
+        const c0 = process.cpuUsage();
+        const t0 = process.hrtime.bigint();
+        await runPackets({ files: [f], anomalies: an, tcp: stage === 'decode' ? undefined : d.tcp }, (pkt) => {
+          if (stage !== 'decode' && pkt.status === 0 && pkt.proto === 17) d.udp(pkt);
+        });
+        tr.finish();
+        const s = Number(process.hrtime.bigint() - t0) / 1e9;
+        const c = process.cpuUsage(c0);
+        const cpu = (c.user + c.system) / 1e6;
+        console.log(`${f} ${stage.padEnd(6)} ${n} SIP messages  ${s.toFixed(2)} s wall (${(size / s / 1e6).toFixed(0)} MB/s)  ${cpu.toFixed(2)} s cpu (${(size / cpu / 1e6).toFixed(0)} MB/s)`);
+      }
+    }
+    return;
+  }
   if (argv[0] === '--file') {
     for (const f of argv.slice(1)) {
       const size = statSync(f).size;
