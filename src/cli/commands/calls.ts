@@ -131,17 +131,19 @@ Examples:
     const states = o.state ?? [];
     for (const s of states) if (!STATES.includes(s as CallState)) throw badUsage(`--state: unknown state ${s} (one of ${STATES.join(', ')})`);
     const { opts, done } = sipRunOptions(files, o, io);
-    const calls: SipCall[] = [];
+    // Each call becomes its small output record on arrival: the tracker's call object links to
+    // its transactions, and keeping those for every call held ~5 KB per call until the end.
+    const calls: { startSec: number; startNsec: number; id: number; record: CallRecord }[] = [];
     const keep = (c: SipCall): boolean =>
       (o.callId === undefined || c.callId.includes(o.callId)) &&
       (o.from === undefined || c.from.includes(o.from)) &&
       (o.to === undefined || c.to.includes(o.to)) &&
       (states.length === 0 || states.includes(c.state));
-    const run = await runSip(opts, { onCall: (c) => (keep(c) ? calls.push(c) : undefined) });
+    const run = await runSip(opts, { onCall: (c) => (keep(c) ? calls.push({ startSec: c.startSec, startNsec: c.startNsec, id: c.id, record: callRecord(c) }) : undefined) });
     done();
     if (!o.quiet) printWarnings(io, run.warnings);
     calls.sort((a, b) => a.startSec - b.startSec || a.startNsec - b.startNsec || a.id - b.id);
-    const records = calls.map(callRecord);
+    const records = calls.map((c) => c.record);
     let text: string;
     if (o.format === 'json') {
       text =
