@@ -13,6 +13,7 @@ import { compare, fileSize, have, markdownTable, type BenchRow } from './lib.js'
 import { generateLbCapture } from '../test/gen/lbsynth.js';
 import { runConntrackBench } from './conntrack-bench.js';
 import { runAuditBench } from './audit-bench.js';
+import { runWatchBench } from './watch-bench.js';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
 const corpus = join(root, 'bench', 'corpus');
@@ -103,6 +104,7 @@ for (const [label, file] of [
 }
 rows.push(...(await runConntrackBench(runs)));
 rows.push(...(await runAuditBench(runs)));
+rows.push(...(await runWatchBench()));
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const md = `# Benchmarks

@@ -11,11 +11,12 @@ import { countBySeverity, REPORT_SCHEMA, reportFlows, type Report, type ReportIn
 import type { MetricFamily } from '../report/prometheus.js';
 import { visible } from '../report/visible.js';
 import type { WatchEvent } from './engine.js';
+import { jsonText } from '../report/json-text.js';
 
 export const GENERATOR = 'stalepin 0.1.0';
 
 export function ndjsonLine(e: WatchEvent): string {
-  return JSON.stringify({ event: e.event, finding: e.finding, at: e.at }) + '\n';
+  return jsonText({ event: e.event, finding: e.finding, at: e.at }) + '\n';
 }
 
 /** One line per event for a log or a terminal that is not redrawn. */

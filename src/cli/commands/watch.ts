@@ -13,6 +13,7 @@ import { eventLine, liveScreen, ndjsonLine } from '../../watch/report.js';
 import { runWatch } from '../../watch/session.js';
 import { parseSipPorts, sipPortsOption } from '../shared.js';
 import type { CommandSpec } from '../spec.js';
+import { jsonText } from '../../report/json-text.js';
 
 interface WatchCliOptions {
   interface: string[];
@@ -178,8 +179,8 @@ capture privilege, 3 internal error.`,
     const text =
       fmt === 'json'
         ? o.output === undefined && !table
-          ? JSON.stringify({ event: 'report', report, at: report.summary.last ?? null }) + '\n'
-          : JSON.stringify(report, null, 2) + '\n'
+          ? jsonText({ event: 'report', report, at: report.summary.last ?? null }) + '\n'
+          : jsonText(report, 2) + '\n'
         : fmt === 'junit'
           ? renderJunit(report, o.failOn)
           : fmt === 'markdown'
