@@ -22,6 +22,12 @@ export interface StreamFramerOptions {
   accept?: (stream: TcpStream, buf: Uint8Array, off: number, len: number) => boolean;
   /** Bytes buffered per direction for a message still incomplete (default: SIP_LIMITS.maxMessageSize). */
   maxBuffered?: number;
+  /**
+   * Bytes of hold buffers across all directions (default 16 MiB). Past it, the direction that
+   * needs more drops its unfinished message and resynchronises (`sip_tcp_buffer_budget`): without
+   * it, 16,384 directions each holding a partial 64 KiB message would pin 1 GiB.
+   */
+  maxBufferedTotal?: number;
 }
 
 /** Anomalies this module counts. */
@@ -31,7 +37,11 @@ export const SIP_FRAMER_ANOMALIES = [
   'sip_tcp_bad_content_length',
   'sip_message_too_large',
   'sip_tcp_truncated_message',
+  'sip_tcp_buffer_budget',
 ] as const;
+
+/** Hold buffers up to this size stay with an idle direction; larger ones are given back. */
+const KEEP_IDLE = 4096;
 
 const LF = 10;
 const CR = 13;
@@ -56,8 +66,11 @@ export class SipStreamFramer implements StreamSink {
   private readonly anomalies: Anomalies;
   private readonly accept: StreamFramerOptions['accept'];
   private readonly maxBuffered: number;
+  private readonly maxTotal: number;
   /** Directions with framer state (for tests and memory accounting). */
   active = 0;
+  /** Bytes of hold buffers allocated across all directions. */
+  buffered = 0;
 
   constructor(
     private readonly onMessage: SipFrameHandler,
@@ -66,6 +79,14 @@ export class SipStreamFramer implements StreamSink {
     this.anomalies = opts.anomalies;
     this.accept = opts.accept;
     this.maxBuffered = opts.maxBuffered ?? SIP_LIMITS.maxMessageSize;
+    this.maxTotal = opts.maxBufferedTotal ?? 16 * 1024 * 1024;
+  }
+
+  /** Give a direction's hold buffer back to the budget. */
+  private release(s: FramerState): void {
+    this.buffered -= s.hold.length;
+    s.hold = EMPTY;
+    s.held = 0;
   }
 
   private state(stream: TcpStream): FramerState {
@@ -112,6 +133,7 @@ export class SipStreamFramer implements StreamSink {
       s.hold.copyWithin(0, used, s.held);
       s.held -= used;
     }
+    if (s.held === 0 && s.hold.length > KEEP_IDLE) this.release(s);
   }
 
   gap(stream: TcpStream, missing: number): void {
@@ -124,6 +146,7 @@ export class SipStreamFramer implements StreamSink {
     }
     if (s.held > 0 && hasContent(s.hold, 0, s.held)) this.anomalies.add('sip_tcp_truncated_message');
     s.held = 0;
+    if (s.hold.length > KEEP_IDLE) this.release(s);
     s.skip = 0;
     s.resync = true;
   }
@@ -132,6 +155,7 @@ export class SipStreamFramer implements StreamSink {
     const s = stream.user;
     if (!(s instanceof FramerState)) return;
     if (!s.ignored && s.held > 0 && hasContent(s.hold, 0, s.held)) this.anomalies.add('sip_tcp_truncated_message');
+    this.release(s);
     stream.user = undefined;
     this.active--;
   }
@@ -152,8 +176,17 @@ export class SipStreamFramer implements StreamSink {
     if (s.hold.length < s.held + len) {
       let cap = Math.max(4096, s.hold.length * 2);
       while (cap < s.held + len) cap *= 2;
-      const n = new Uint8Array(Math.min(cap, Math.max(this.maxBuffered, s.held + len)));
+      const size = Math.min(cap, Math.max(this.maxBuffered, s.held + len));
+      if (this.buffered + size - s.hold.length > this.maxTotal) {
+        // Over the budget across directions: this partial message is given up, not buffered.
+        this.anomalies.add('sip_tcp_buffer_budget');
+        this.release(s);
+        s.resync = true;
+        return;
+      }
+      const n = new Uint8Array(size);
       n.set(s.hold.subarray(0, s.held));
+      this.buffered += size - s.hold.length;
       s.hold = n;
     }
     s.hold.set(buf.subarray(off, off + len), s.held);
