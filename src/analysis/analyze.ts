@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { Anomalies, type Warning } from '../core/anomalies.js';
-import { normalizeIP, parseEndpoint } from '../core/address.js';
+import { normalizeVip } from '../core/address.js';
 import { badUsage, StalepinError } from '../core/errors.js';
 import type { Timestamp } from '../core/time.js';
 import { defaultRuleOptions, evaluate } from '../findings/rules.js';
@@ -42,16 +42,6 @@ export const GENERATOR = 'stalepin 0.1.0';
 
 /** Flows listed in the report at most (all are counted in summary.flows). */
 export const MAX_FLOWS_LISTED = 20_000;
-
-function normalizeVip(v: string): string {
-  const ep = parseEndpoint(v);
-  if (!ep) {
-    const ip = normalizeIP(v);
-    if (!ip) throw badUsage(`--vip: not an address: ${v} (use ip, ip:port or [v6]:port)`);
-    return ip;
-  }
-  return ep.port === undefined ? ep.ip : ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`;
-}
 
 export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const inputs: ReportInput[] = [];
@@ -139,7 +129,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const result = evaluate(flows, analyzer.flows, {
     ...defaultRuleOptions,
     udpTimeoutS: opts.udpTimeoutS,
-    vips: opts.vips.map(normalizeVip),
+    vips: opts.vips.map((v) => normalizeVip(v)),
     ...(inventory ? { inventory } : {}),
     conntrack: ct?.facts ?? [],
     captureLabel: captures.length === 1 ? captures[0]! : `${captures.length} captures`,

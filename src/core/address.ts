@@ -1,3 +1,5 @@
+import { StalepinError } from './errors.js';
+
 /**
  * Address formatting per the contract: IPv4 "ip:port", IPv6 "[ip]:port" in RFC 5952 form.
  * Decoders keep raw bytes; strings are made only when something is reported or keyed.
@@ -106,4 +108,18 @@ export function parseIP(text: string): Uint8Array | undefined {
   }
   if (tail4) out.set(tail4, 12);
   return out;
+}
+
+/**
+ * A service address as given by a user (--vip): "ip", "ip:port" or "[v6]:port", in canonical form.
+ * Throws a usage error naming the option otherwise.
+ */
+export function normalizeVip(text: string, option = '--vip'): string {
+  const ep = parseEndpoint(text);
+  if (!ep) {
+    const ip = normalizeIP(text);
+    if (!ip) throw new StalepinError('bad_usage', `${option}: not an address: ${text} (use ip, ip:port or [v6]:port)`);
+    return ip;
+  }
+  return ep.port === undefined ? ep.ip : formatEndpoint(ep.ip, ep.port);
 }

@@ -1,14 +1,13 @@
 /** `stalepin analyze`: which backend got each INVITE, which backends are dead, which flows are pinned. */
 import { analyze } from '../../analysis/analyze.js';
-import { badUsage, StalepinError } from '../../core/errors.js';
-import { parseDuration, parseTime, type Timestamp } from '../../core/time.js';
-import { SEVERITY_RANK, type Severity } from '../../findings/types.js';
+import { StalepinError } from '../../core/errors.js';
+import type { Severity } from '../../findings/types.js';
 import { emit } from '../../report/output.js';
 import { TimelineObserver } from '../../observe/timeline.js';
 import { renderHtml } from '../../report/html/index.js';
 import { renderJunit, renderMarkdown, renderTable } from '../../report/render-analyze.js';
 import { progressBar } from '../progress.js';
-import { parseSipPorts, printWarnings, sipPortsOption } from '../shared.js';
+import { durationOption, failOnExitCode, parseSipPorts, printWarnings, sipPortsOption, timeOption } from '../shared.js';
 import type { CommandSpec } from '../spec.js';
 import { jsonText } from '../../report/json-text.js';
 
@@ -30,18 +29,8 @@ interface AnalyzeCliOptions {
   quiet: boolean;
 }
 
-function duration(flag: string, v: string): number {
-  const ns = parseDuration(v);
-  if (ns === undefined || ns <= 0) throw badUsage(`${flag}: not a duration: ${v} (examples: 500ms, 32s, 2m)`);
-  return ns;
-}
-
-function time(flag: string, v: string | undefined): Timestamp | undefined {
-  if (v === undefined) return undefined;
-  const t = parseTime(v);
-  if (!t) throw badUsage(`${flag}: not a time: ${v} (ISO 8601 such as 2026-11-23T10:30:00Z, or Unix seconds)`);
-  return t;
-}
+const duration = (flag: string, v: string): number => durationOption(flag, v);
+const time = timeOption;
 
 export const analyzeCommand: CommandSpec<AnalyzeCliOptions> = {
   name: 'analyze',
@@ -109,8 +98,6 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or unrea
               : renderTable(report, io.color && o.output === undefined);
     await emit(o.output, text, io.stdout);
     if (report.error) throw new StalepinError('bad_input', report.error);
-    if (o.failOn === 'never') return 0;
-    const threshold = SEVERITY_RANK[o.failOn];
-    return report.findings.some((f) => SEVERITY_RANK[f.severity] >= threshold) ? 1 : 0;
+    return failOnExitCode(report.findings, o.failOn);
   },
 };

@@ -3,8 +3,7 @@
  * pins reported, exported as Prometheus metrics, and optionally deleted one exact entry at a time.
  */
 import { badUsage, StalepinError } from '../../core/errors.js';
-import { parseDuration, parseTime, type Timestamp } from '../../core/time.js';
-import { SEVERITY_RANK, type Severity } from '../../findings/types.js';
+import type { Severity } from '../../findings/types.js';
 import { applyFixes, DEFAULT_MAX_DELETES, fixCommands, hasNetAdmin, NO_CAPABILITY, refusal } from '../../audit/fix.js';
 import { auditMetrics, previousState, type RunState } from '../../audit/metrics.js';
 import { renderAuditMarkdown, renderAuditTable } from '../../audit/render.js';
@@ -14,7 +13,7 @@ import { emit } from '../../report/output.js';
 import { writePromTextfile } from '../../report/prometheus.js';
 import { renderJunit } from '../../report/render-analyze.js';
 import { visible } from '../../report/visible.js';
-import { printWarnings } from '../shared.js';
+import { durationOption, failOnExitCode, printWarnings, timeOption } from '../shared.js';
 import type { CommandSpec, Io } from '../spec.js';
 import { jsonText } from '../../report/json-text.js';
 
@@ -46,24 +45,10 @@ interface AuditCliOptions {
   quiet: boolean;
 }
 
-function seconds(flag: string, v: string, allowZero = false): number {
-  const ns = parseDuration(v);
-  if (ns === undefined || ns < 0 || (!allowZero && ns === 0)) throw badUsage(`${flag}: not a duration: ${v} (examples: 500ms, 2s, 1m)`);
-  return ns / 1e9;
-}
+const seconds = (flag: string, v: string, allowZero = false): number => durationOption(flag, v, allowZero) / 1e9;
 
-function time(flag: string, v: string | undefined): Timestamp | undefined {
-  if (v === undefined) return undefined;
-  const t = parseTime(v);
-  if (!t) throw badUsage(`${flag}: not a time: ${v} (ISO 8601 such as 2026-11-23T10:30:00Z, or Unix seconds)`);
-  return t;
-}
-
-function exitCode(res: AuditResult, failOn: Severity | 'never'): number {
-  if (failOn === 'never') return 0;
-  const threshold = SEVERITY_RANK[failOn];
-  return res.report.findings.some((f) => SEVERITY_RANK[f.severity] >= threshold) ? 1 : 0;
-}
+const time = timeOption;
+const exitCode = (res: AuditResult, failOn: Severity | 'never'): number => failOnExitCode(res.report.findings, failOn);
 
 export const auditCommand: CommandSpec<AuditCliOptions> = {
   name: 'audit',

@@ -1,9 +1,8 @@
 /** `stalepin watch`: live capture, findings as they happen, the analyze report at the end. */
-import { normalizeIP, parseEndpoint } from '../../core/address.js';
+import { normalizeVip } from '../../core/address.js';
 import { badUsage, StalepinError } from '../../core/errors.js';
-import { parseDuration } from '../../core/time.js';
 import { defaultFilter } from '../../capture/live.js';
-import { SEVERITY_RANK, type Severity } from '../../findings/types.js';
+import type { Severity } from '../../findings/types.js';
 import { loadInventory } from '../../inventory/index.js';
 import { emit } from '../../report/output.js';
 import { renderJunit, renderMarkdown, renderTable } from '../../report/render-analyze.js';
@@ -11,7 +10,7 @@ import { visible } from '../../report/visible.js';
 import type { WatchEvent } from '../../watch/engine.js';
 import { eventLine, liveScreen, ndjsonLine } from '../../watch/report.js';
 import { runWatch } from '../../watch/session.js';
-import { parseSipPorts, sipPortsOption } from '../shared.js';
+import { durationOption, failOnExitCode, parseSipPorts, sipPortsOption } from '../shared.js';
 import type { CommandSpec } from '../spec.js';
 import { jsonText } from '../../report/json-text.js';
 
@@ -44,11 +43,7 @@ interface WatchCliOptions {
   quiet: boolean;
 }
 
-function duration(flag: string, v: string): number {
-  const ns = parseDuration(v);
-  if (ns === undefined || ns <= 0) throw badUsage(`${flag}: not a duration: ${v} (examples: 500ms, 32s, 2m)`);
-  return ns;
-}
+const duration = (flag: string, v: string): number => durationOption(flag, v);
 
 /** "32M", "64MiB", "500k", "1G" in bytes; a plain number is megabytes (1,000,000 bytes, as tcpdump -C). */
 export function parseSize(flag: string, v: string, plainUnit = 1e6): number {
@@ -59,16 +54,6 @@ export function parseSize(flag: string, v: string, plainUnit = 1e6): number {
   const n = Math.round(Number(m[1]) * scale[u]!);
   if (!(n > 0)) throw badUsage(`${flag}: must be more than zero: ${v}`);
   return n;
-}
-
-function normalizeVip(v: string): string {
-  const ep = parseEndpoint(v);
-  if (!ep) {
-    const ip = normalizeIP(v);
-    if (!ip) throw badUsage(`--vip: not an address: ${v} (use ip, ip:port or [v6]:port)`);
-    return ip;
-  }
-  return ep.port === undefined ? ep.ip : ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`;
 }
 
 export const watchCommand: CommandSpec<WatchCliOptions> = {
@@ -134,7 +119,7 @@ capture privilege, 3 internal error.`,
         snapLen: o.snaplen,
         bufferBytes: parseSize('--buffer', o.buffer, 1 << 20),
         sipPorts,
-        vips: o.vip.map(normalizeVip),
+        vips: o.vip.map((v) => normalizeVip(v)),
         ...(inventory ? { inventory, inventoryFile: o.nodes! } : {}),
         fromNft: o.fromNft,
         nftIntervalMs: duration('--nft-interval', o.nftInterval) / 1e6,
@@ -188,8 +173,6 @@ capture privilege, 3 internal error.`,
             : renderTable(report, io.color && o.output === undefined);
     await emit(o.output, text, io.stdout);
     if (report.error) throw new StalepinError('bad_input', report.error);
-    if (o.failOn === 'never') return 0;
-    const threshold = SEVERITY_RANK[o.failOn];
-    return report.findings.some((f) => SEVERITY_RANK[f.severity] >= threshold) ? 1 : 0;
+    return failOnExitCode(report.findings, o.failOn);
   },
 };
