@@ -102,16 +102,24 @@ describe('writeFileAtomic', () => {
   });
 
   it('a read-only folder: one clear error, nothing left behind', async () => {
-    if (process.getuid?.() === 0) {
-      console.log('skipped: root may write into a read-only folder');
-      return;
-    }
     const ro = join(dir, 'ro');
     mkdirSync(ro);
     chmodSync(ro, 0o555);
-    const e = await writeFileAtomic(join(ro, 'x.json'), 'x').catch((x: unknown) => x);
+    if (process.getuid?.() !== 0) {
+      const e = await writeFileAtomic(join(ro, 'x.json'), 'x').catch((x: unknown) => x);
+      chmodSync(ro, 0o755);
+      expect((e as StalepinError).oneLine()).toMatch(/permission denied/);
+      expect(readdirSync(ro)).toEqual([]);
+      return;
+    }
+    // Root writes anywhere: run the CLI as nobody, which may enter the folders but not write.
+    chmodSync(dir, 0o755);
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(repoRoot, 'bin', 'stalepin'), 'inspect', '--format', 'json', '-o', join(ro, 'x.json'), join(repoRoot, 'fixtures', 'capture', 'pcap-le-us.pcap')], { encoding: 'utf8' });
     chmodSync(ro, 0o755);
-    expect((e as StalepinError).oneLine()).toMatch(/permission denied/);
+    expect(r.error, 'setpriv (util-linux) is needed to drop root for this test').toBeUndefined();
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/cannot write .*x\.json: EACCES \(permission denied/)]);
+    expect(readdirSync(ro)).toEqual([]);
   });
 
   it('replacing a private file keeps it private', async () => {
