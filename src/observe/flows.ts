@@ -48,6 +48,28 @@ export interface InviteOutcome {
   timedOut: boolean;
 }
 
+/** An empty flow for the tuple of an INVITE (its counters are filled by the caller). */
+export function newFlow(o: Pick<InviteOutcome, 'transport' | 'client' | 'clientIp' | 'dst' | 'at'>): Flow {
+  return {
+    transport: o.transport,
+    client: o.client,
+    clientIp: o.clientIp,
+    dst: o.dst,
+    invites: 0,
+    answered: 0,
+    unanswered: 0,
+    calls: 0,
+    first: o.at,
+    last: o.at,
+    targets: new Map(),
+    notForwarded: 0,
+    lost: [],
+    lostOmitted: 0,
+    lastForwarded: undefined,
+    lastAnsweredT: -Infinity,
+  };
+}
+
 /** When an address last (and first) sent a SIP message, without an object per message. */
 interface Heard {
   fs: number;
@@ -115,25 +137,7 @@ export class FlowTable {
         this.droppedFlows++;
         return;
       }
-      const flow: Flow = {
-        transport: o.transport,
-        client: o.client,
-        clientIp: o.clientIp,
-        dst: o.dst,
-        invites: 0,
-        answered: 0,
-        unanswered: 0,
-        calls: 0,
-        first: o.at,
-        last: o.at,
-        targets: new Map(),
-        notForwarded: 0,
-        lost: [],
-        lostOmitted: 0,
-        lastForwarded: undefined,
-        lastAnsweredT: -Infinity,
-      };
-      s = { flow, lastT: t, callIds: [] };
+      s = { flow: newFlow(o), lastT: t, callIds: [] };
       this.live.set(key, s);
     }
     const f = s.flow;

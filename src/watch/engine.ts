@@ -32,7 +32,7 @@ import { defaultRuleOptions, evaluate, type RuleResult } from '../findings/rules
 import type { Finding } from '../findings/types.js';
 import { findNode, isService, merge, nodeEndpoint, type Inventory, type InventoryNode } from '../inventory/model.js';
 import { LbAnalyzer } from '../observe/analyzer.js';
-import type { InviteOutcome } from '../observe/flows.js';
+import { newFlow, type InviteOutcome } from '../observe/flows.js';
 import { isoOf, tOf, type Flow, type InviteRecord, type Stamp } from '../observe/types.js';
 import { DecodeStatus, type Packet } from '../decode/types.js';
 import type { SipTransaction } from '../sip/transactions.js';
@@ -378,26 +378,7 @@ function withEarly(flows: Flow[], byFlow: Map<string, Flow>, early: InviteOutcom
     let f = copies.get(k);
     if (!f) {
       const base = byFlow.get(k);
-      f = base
-        ? { ...base, lost: [...base.lost], targets: new Map(base.targets) }
-        : {
-            transport: o.transport,
-            client: o.client,
-            clientIp: o.clientIp,
-            dst: o.dst,
-            invites: 0,
-            answered: 0,
-            unanswered: 0,
-            calls: 0,
-            first: o.at,
-            last: o.at,
-            targets: new Map(),
-            notForwarded: 0,
-            lost: [],
-            lostOmitted: 0,
-            lastForwarded: undefined,
-            lastAnsweredT: -Infinity,
-          };
+      f = base ? { ...base, lost: [...base.lost], targets: new Map(base.targets) } : newFlow(o);
       copies.set(k, f);
       if (!base) extra.push(f);
       // The mapping an answered INVITE still lingering in the tracker already showed.
