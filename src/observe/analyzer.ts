@@ -84,6 +84,7 @@ export class LbAnalyzer {
     this.tracker = new SipTracker({
       anomalies: this.anomalies,
       timerBNs: opts.timerBNs,
+      calls: false,
       onTransaction: (tx) => this.transaction(tx),
       ...(opts.onRetransmission
         ? {

@@ -146,8 +146,13 @@ export class FlowTable {
     f.first = earlier(f.first, o.at);
     f.last = later(f.last, o.at);
     if (s.callIds.length < this.limits.maxCallIdsPerFlow && !s.callIds.includes(o.callId)) {
-      s.callIds.push(o.callId);
-      f.calls = s.callIds.length;
+      // Exact-size arrays: push would reserve 16 slots for the one Call-ID most flows carry.
+      const ids = s.callIds;
+      const grown = new Array<string>(ids.length + 1);
+      for (let i = 0; i < ids.length; i++) grown[i] = ids[i]!;
+      grown[ids.length] = o.callId;
+      s.callIds = grown;
+      f.calls = grown.length;
     }
     let d = this.byDst.get(o.dst);
     if (!d) this.byDst.set(o.dst, (d = { invites: 0, unanswered: 0 }));

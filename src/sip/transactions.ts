@@ -152,6 +152,12 @@ export interface TrackerOptions {
   onTransaction?: (tx: SipTransaction) => void;
   onCall?: (call: SipCall) => void;
   /**
+   * Track calls (dialogs) as well as transactions (default true). Off, no call is made or
+   * emitted and every message's callRef is 0: the load-balancer analysis works on INVITE
+   * transactions alone, and calls cost it about a tenth of its time.
+   */
+  calls?: boolean;
+  /**
    * A request was retransmitted at a hop while its transaction still has no response at all.
    * `tx` is the live transaction, not a summary: it keeps changing (read `responseCount` to see
    * whether it was answered since) and must not be kept past its onTransaction. `watch` uses it
@@ -523,6 +529,9 @@ export class SipTracker {
   private readonly an: Anomalies;
   private readonly onTx: (tx: SipTransaction) => void;
   private readonly onCall: (call: SipCall) => void;
+  private readonly withCalls: boolean;
+  /** Someone listens for finished transactions (else they are not summarised at all). */
+  private readonly emitsTx: boolean;
   private readonly onRetx: ((tx: SipTransaction) => void) | undefined;
   private readonly onFirstResp: ((tx: SipTransaction) => void) | undefined;
   private readonly timerB: number;
@@ -560,6 +569,8 @@ export class SipTracker {
     this.an = opts.anomalies;
     this.onTx = opts.onTransaction ?? (() => undefined);
     this.onCall = opts.onCall ?? (() => undefined);
+    this.withCalls = opts.calls ?? true;
+    this.emitsTx = opts.onTransaction !== undefined;
     this.onRetx = opts.onRetransmission;
     this.onFirstResp = opts.onFirstResponse;
     this.timerB = opts.timerBNs ?? DEFAULT_TIMER_B_NS;
@@ -819,6 +830,7 @@ export class SipTracker {
   // ---------------------------------------------------------------- calls
 
   private attachCall(tx: Tx, msg: SipMessage, ctx: SipContext, t: number, info: SipMessageInfo): void {
+    if (!this.withCalls) return;
     let call = tx.call;
     if (call === undefined || call.done) {
       call = this.findCall(msg);
@@ -1056,7 +1068,7 @@ export class SipTracker {
         }
       }
     }
-    this.onTx(strip(tx));
+    if (this.emitsTx) this.onTx(strip(tx));
   }
 
   private finishCall(call: Call): void {

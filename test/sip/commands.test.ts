@@ -146,6 +146,46 @@ describe('calls command', () => {
     expect(lines).toHaveLength(5);
   });
 
+  // A long list, finished out of order: the first call lasts until its BYE at the end while 1500
+  // short ones (486) are over long before; the Call-IDs grow longer as the list goes on.
+  const longList = (() => {
+    const msgs: [number, string, string, Uint8Array][] = [];
+    const first = { callId: 'long-1', branch: 'z9hG4bKlong1' };
+    msgs.push([0, C, VIP, request(first)], [0.1, VIP, C, response(200, first)]);
+    for (let i = 0; i < 1500; i++) {
+      const o = { callId: `short-${i}-${'x'.repeat(Math.floor(i / 100))}`, branch: `z9hG4bKs${i}` };
+      msgs.push([1 + i * 0.01, C, VIP, request(o)], [1.005 + i * 0.01, VIP, C, response(486, o)]);
+    }
+    const bye = { method: 'BYE', callId: 'long-1', cseq: 2, branch: 'z9hG4bKlongbye', toTag: 'tt1' };
+    msgs.push([100, C, VIP, request(bye)], [100.1, VIP, C, response(200, bye)]);
+    return udpPcap(msgs);
+  })();
+
+  it('a long list streams in the order of the first INVITE, whatever order calls end in', async () => {
+    const j = await runCli(['calls', '--format', 'json', '-q', '-'], longList);
+    expect(j.code).toBe(0);
+    const doc = JSON.parse(j.stdout);
+    expect(doc.summary).toMatchObject({ calls: 1501, listed: 1501 });
+    expect(doc.calls[0]).toMatchObject({ callId: 'long-1', state: 'completed', endReason: 'bye' });
+    expect(doc.calls.slice(1).map((c: { callId: string }) => c.callId)).toEqual(Array.from({ length: 1500 }, (_, i) => `short-${i}-${'x'.repeat(Math.floor(i / 100))}`));
+    const csv = await runCli(['calls', '--format', 'csv', '-q', '--state', 'failed', '-'], longList);
+    expect(csv.stdout.trim().split('\n').slice(1).map((l) => l.split(',')[0])).toEqual(doc.calls.slice(1).map((c: { callId: string }) => c.callId));
+  });
+
+  it('a long table: columns sized by the first 1000 rows, later longer values kept whole', async () => {
+    const r = await runCli(['calls', '-q', '-'], longList);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(1 + 1501);
+    expect(lines[1]!.startsWith('long-1 ')).toBe(true);
+    // Row 1000 (call short-998) sized the Call-ID column; short-1499 is 6 characters longer.
+    const col = lines[0]!.indexOf('start');
+    expect(lines[1000]!.indexOf('2023-')).toBe(col);
+    const last = lines[1501]!;
+    expect(last.startsWith(`short-1499-${'x'.repeat(14)}  2023-`)).toBe(true);
+    expect(last.indexOf('2023-')).toBeGreaterThan(col);
+  });
+
   const bad: [string, string[]][] = [
     ['unknown state', ['calls', '--state', 'bogus', '-']],
     ['bad timer', ['calls', '--timer-b', 'soon', '-']],

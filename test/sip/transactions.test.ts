@@ -98,6 +98,26 @@ describe('SipTracker: transactions', () => {
     expect(c.backends).toEqual([BACKEND]);
   });
 
+  it('calls: false tracks the same transactions and makes no call', () => {
+    const steps = [
+      { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
+      { t: 0.01, src: BACKEND, dst: CLIENT, msg: response(100, inv) },
+      { t: 1, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
+      { t: 1.01, src: CLIENT, dst: BACKEND, msg: request({ ...inv, method: 'ACK', branch: 'z9hG4bKack1', toTag: 'tt1' }) },
+      { t: 10, src: BACKEND, dst: CLIENT, msg: request(byeFromCallee) },
+      { t: 10.01, src: CLIENT, dst: BACKEND, msg: response(200, byeFromCallee) },
+    ];
+    const on = drive(steps);
+    const off = drive(steps, { calls: false });
+    expect(on.calls).toHaveLength(1);
+    expect(off.calls).toHaveLength(0);
+    expect(off.tr.stats.calls).toBe(0);
+    expect(off.seen.map((s) => s.callRef)).toEqual([0, 0, 0, 0, 0, 0]);
+    const strip = (txs: SipTransaction[]) => txs.map((t) => ({ ...t, callRef: 0 }));
+    expect(strip(off.txs)).toEqual(strip(on.txs));
+    expect(flags(off.seen)).toBe(flags(on.seen));
+  });
+
   it('retransmissions collapse; timer B expiry makes the INVITE unanswered before the end', () => {
     const steps = [0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5].map((t) => ({ t, src: CLIENT, dst: BACKEND, msg: request(inv) }));
     const r = drive(steps, {}, 40);

@@ -1,7 +1,7 @@
 /** `stalepin calls`: the call list an SRE knows from sngrep, non-interactive. */
 import { badUsage } from '../../core/errors.js';
 import { formatIso } from '../../core/time.js';
-import { emit } from '../../report/output.js';
+import { AtomicOutput } from '../../report/output.js';
 import { visible } from '../../report/visible.js';
 import { runSip } from '../../sip/source.js';
 import type { CallState, SipCall } from '../../sip/transactions.js';
@@ -81,26 +81,103 @@ function row(c: CallRecord): string[] {
   ];
 }
 
+/** A table row as printed: every wire string made visible. */
+function tableCells(c: CallRecord): string[] {
+  return row(c).map(visible);
+}
+
+/** Rows buffered to size the table's columns; later rows use those widths (a longer value stays whole). */
+const TABLE_SIZING_ROWS = 1000;
+
+/**
+ * The table, written as rows arrive: column widths are set by the first TABLE_SIZING_ROWS rows
+ * (all of them in a short list), so a long list streams instead of being held.
+ */
+export class CallsTableWriter {
+  private pending: string[][] | undefined = [];
+  private widths: number[] = [];
+  constructor(private readonly out: (s: string) => void) {}
+  add(c: CallRecord): void {
+    this.addCells(tableCells(c));
+  }
+  addCells(cells: string[]): void {
+    if (this.pending === undefined) this.out(this.line(cells));
+    else if (this.pending.push(cells) >= TABLE_SIZING_ROWS) this.release();
+  }
+  end(): void {
+    if (this.pending !== undefined) this.release();
+  }
+  private release(): void {
+    const rows = this.pending!;
+    this.pending = undefined;
+    this.widths = COLUMNS.map((h) => h.length);
+    for (const r of rows) for (let i = 0; i < r.length; i++) this.widths[i] = Math.min(48, Math.max(this.widths[i]!, r[i]!.length));
+    let text = this.line(COLUMNS);
+    for (const r of rows) text += this.line(r);
+    this.out(text);
+  }
+  private line(cells: string[]): string {
+    return cells.map((v, i) => (i < cells.length - 1 ? pad(v, this.widths[i]!) : v)).join('  ').trimEnd() + '\n';
+  }
+}
+
 export function renderCallsTable(calls: CallRecord[]): string {
-  const rows = calls.map((c) => row(c).map(visible));
-  const widths = COLUMNS.map((h, i) => Math.min(48, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
-  const line = (cells: string[]): string => cells.map((v, i) => (i < cells.length - 1 ? pad(v, widths[i]!) : v)).join('  ').trimEnd() + '\n';
-  return line(COLUMNS) + rows.map(line).join('');
+  let text = '';
+  const w = new CallsTableWriter((s) => (text += s));
+  for (const c of calls) w.add(c);
+  w.end();
+  return text;
+}
+
+const CSV_HEAD = 'call_id,start,from,to,state,final_code,setup_s,messages,backends,end,end_reason\n';
+
+function csvLine(c: CallRecord): string {
+  return (
+    [c.callId, c.start, c.from, c.to, c.state, c.finalCode ? String(c.finalCode) : '', c.setupNs === null ? '' : seconds(c.setupNs), String(c.messages), c.backends.join(' '), c.end ?? '', c.endReason ?? '']
+      .map(csvField)
+      .join(',') + '\n'
+  );
 }
 
 export function renderCallsCsv(calls: CallRecord[]): string {
-  const head = 'call_id,start,from,to,state,final_code,setup_s,messages,backends,end,end_reason\n';
-  return (
-    head +
-    calls
-      .map((c) =>
-        [c.callId, c.start, c.from, c.to, c.state, c.finalCode ? String(c.finalCode) : '', c.setupNs === null ? '' : seconds(c.setupNs), String(c.messages), c.backends.join(' '), c.end ?? '', c.endReason ?? '']
-          .map(csvField)
-          .join(','),
-      )
-      .map((l) => l + '\n')
-      .join('')
-  );
+  return CSV_HEAD + calls.map(csvLine).join('');
+}
+
+/** A JSON array element at the indentation of `"calls": [...]` in the document. */
+function jsonElement(c: CallRecord): string {
+  return '    ' + jsonText(c, 2).replace(/\n/g, '\n    ');
+}
+
+/**
+ * Calls in the order of their first INVITE (call ids are handed out in that order), although the
+ * tracker finishes them in another: each finished call waits here, as its rendered text, until
+ * every earlier one is out. Calls the filters drop still advance the order.
+ */
+class InOrder<T> {
+  private next = 1;
+  private readonly waiting = new Map<number, T | null>();
+  constructor(private readonly out: (item: T) => void) {}
+  put(id: number, text: T | null): void {
+    if (id !== this.next) {
+      this.waiting.set(id, text);
+      return;
+    }
+    if (text !== null) this.out(text);
+    this.next++;
+    for (let t = this.waiting.get(this.next); t !== undefined; t = this.waiting.get(this.next)) {
+      this.waiting.delete(this.next);
+      if (t !== null) this.out(t);
+      this.next++;
+    }
+  }
+  /** Whatever still waits (ids never finished, which the tracker does not do), in id order. */
+  drain(): void {
+    for (const id of [...this.waiting.keys()].sort((a, b) => a - b)) {
+      const t = this.waiting.get(id)!;
+      if (t !== null) this.out(t);
+    }
+    this.waiting.clear();
+  }
 }
 
 export const callsCommand: CommandSpec<CallsOptions> = {
@@ -131,41 +208,59 @@ Examples:
     const states = o.state ?? [];
     for (const s of states) if (!STATES.includes(s as CallState)) throw badUsage(`--state: unknown state ${s} (one of ${STATES.join(', ')})`);
     const { opts, done } = sipRunOptions(files, o, io);
-    // Each call becomes its small output record on arrival: the tracker's call object links to
-    // its transactions, and keeping those for every call held ~5 KB per call until the end.
-    const calls: { startSec: number; startNsec: number; id: number; record: CallRecord }[] = [];
     const keep = (c: SipCall): boolean =>
       (o.callId === undefined || c.callId.includes(o.callId)) &&
       (o.from === undefined || c.from.includes(o.from)) &&
       (o.to === undefined || c.to.includes(o.to)) &&
       (states.length === 0 || states.includes(c.state));
-    const run = await runSip(opts, { onCall: (c) => (keep(c) ? calls.push({ startSec: c.startSec, startNsec: c.startNsec, id: c.id, record: callRecord(c) }) : undefined) });
-    done();
+    // Each call is written (or, until the calls before it are done, held as its text) when the
+    // tracker finishes it: memory follows the calls in progress, not the length of the list.
+    const out = await AtomicOutput.open(o.output, io.stdout);
+    let listed = 0;
+    let table: CallsTableWriter | undefined;
+    let onCall: (c: SipCall) => void;
+    let drain: () => void;
+    if (o.format === 'table') {
+      const t = (table = new CallsTableWriter((s) => out.write(s)));
+      const order = new InOrder<string[]>((cells) => {
+        listed++;
+        t.addCells(cells);
+      });
+      onCall = (c) => order.put(c.id, keep(c) ? tableCells(callRecord(c)) : null);
+      drain = () => order.drain();
+    } else {
+      const json = o.format === 'json';
+      out.write(json ? '{\n  "schema": "stalepin/calls@1",\n  "calls": [' : CSV_HEAD);
+      const render = json ? jsonElement : csvLine;
+      const order = new InOrder<string>((text) => out.write(json ? (listed++ ? ',\n' : '\n') + text : (listed++, text)));
+      onCall = (c) => order.put(c.id, keep(c) ? render(callRecord(c)) : null);
+      drain = () => order.drain();
+    }
+    let run;
+    try {
+      run = await runSip(opts, { onCall });
+      drain();
+    } catch (e) {
+      out.abort();
+      throw e;
+    } finally {
+      done();
+    }
     if (!o.quiet) printWarnings(io, run.warnings);
-    calls.sort((a, b) => a.startSec - b.startSec || a.startNsec - b.startNsec || a.id - b.id);
-    const records = calls.map((c) => c.record);
-    let text: string;
     if (o.format === 'json') {
-      text =
-        jsonText(
-          {
-            schema: 'stalepin/calls@1',
-            summary: {
-              packets: run.frames,
-              sipMessages: run.tracker.messages,
-              inviteTransactions: run.tracker.inviteTransactions,
-              unansweredInvites: run.tracker.unansweredInvites,
-              calls: run.tracker.calls,
-              listed: records.length,
-            },
-            calls: records,
-            anomalies: run.anomalies.list().filter((a) => a.name.startsWith('sip_')),
-          },
-          2,
-        ) + '\n';
-    } else if (o.format === 'csv') text = renderCallsCsv(records);
-    else text = renderCallsTable(records);
-    await emit(o.output, text, io.stdout);
+      const summary = {
+        packets: run.frames,
+        sipMessages: run.tracker.messages,
+        inviteTransactions: run.tracker.inviteTransactions,
+        unansweredInvites: run.tracker.unansweredInvites,
+        calls: run.tracker.calls,
+        listed,
+      };
+      const anomalies = run.anomalies.list().filter((a) => a.name.startsWith('sip_'));
+      // The summary comes last: it is known only at the end of a list written as it goes.
+      out.write(`${listed ? '\n  ' : ''}],\n  "summary": ${jsonText(summary, 2).replace(/\n/g, '\n  ')},\n  "anomalies": ${jsonText(anomalies, 2).replace(/\n/g, '\n  ')}\n}\n`);
+    } else table?.end();
+    await out.commit();
     if (run.error) throw run.error;
     return 0;
   },
