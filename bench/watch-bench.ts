@@ -1,6 +1,6 @@
 /**
  * `stalepin watch` under load on loopback: a small C blaster (bench/watch-blaster.c, compiled
- * here) sends SIP calls (INVITE, 100, 200, ACK) between sockets on 127.0.0.1 at a fixed packet
+ * here) sends SIP calls as sipp makes them (INVITE, 100, 180, 200, ACK, BYE, 200) between sockets on 127.0.0.1 at a fixed packet
  * rate for 10 s, while watch captures lo. Reported per rate: packets sent and captured (cap
  * exposes no pcap_stats, so sent - captured is the drop count), the largest capture backlog
  * seen (sent minus captured, sampled each second), CPU time per packet and the rate one core

@@ -1,6 +1,6 @@
 /*
- * SIP traffic for the watch benchmark, on loopback only: calls of INVITE, 100 Trying, 200 OK
- * and ACK between 64 client sockets on 127.0.0.1:40000-40063 and a "server" socket on
+ * SIP traffic for the watch benchmark, on loopback only: calls as sipp's default scenario makes
+ * them (INVITE, 100 Trying, 180 Ringing, 200 OK, ACK, BYE, 200 OK) between 64 client sockets on 127.0.0.1:40000-40063 and a "server" socket on
  * 127.0.0.1:5060, paced to a fixed packet rate. Bounded in packets and seconds; the
  * destination is always 127.0.0.1. Prints "sent N" once a second and at the end.
  *
@@ -72,17 +72,22 @@ int main(int argc, char **argv) {
     if (due > total) due = total;
     while (sent < due) {
       int c = call % CLIENTS, port = 40000 + c;
-      int step = sent % 4;
-      const char *first = step == 0 ? "INVITE sip:bob@127.0.0.1 SIP/2.0" : step == 1 ? "SIP/2.0 100 Trying" : step == 2 ? "SIP/2.0 200 OK" : "ACK sip:bob@127.0.0.1 SIP/2.0";
-      const char *method = step == 3 ? "ACK" : "INVITE";
+      int step = sent % 7;
+      static const char *const first[7] = {"INVITE sip:bob@127.0.0.1 SIP/2.0", "SIP/2.0 100 Trying", "SIP/2.0 180 Ringing", "SIP/2.0 200 OK",
+                                           "ACK sip:bob@127.0.0.1 SIP/2.0", "BYE sip:bob@127.0.0.1 SIP/2.0", "SIP/2.0 200 OK"};
+      /* CSeq method and number, branch suffix (the ACK of a 2xx and the BYE are new transactions), To tag. */
+      const char *method = step == 4 ? "ACK" : step >= 5 ? "BYE" : "INVITE";
+      int cseq = step >= 5 ? 2 : 1;
+      const char *suffix = step == 4 ? "a" : step >= 5 ? "b" : "";
       int n = snprintf(buf, sizeof buf,
                        "%s\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%ld%s\r\nFrom: <sip:alice@127.0.0.1>;tag=a%ld\r\nTo: <sip:bob@127.0.0.1>%s\r\n"
-                       "Call-ID: bench-%ld@127.0.0.1\r\nCSeq: 1 %s\r\nContact: <sip:alice@127.0.0.1:%d>\r\nContent-Length: 0\r\n\r\n",
-                       first, port, call, step == 3 ? "a" : "", call, step >= 2 ? ";tag=b1" : "", call, method, port);
-      if (step == 0 || step == 3) to(clients[c], 5060, buf, n);
+                       "Call-ID: bench-%ld@127.0.0.1\r\nCSeq: %d %s\r\nContact: <sip:alice@127.0.0.1:%d>\r\nContent-Length: 0\r\n\r\n",
+                       first[step], port, call, suffix, call, step >= 2 ? ";tag=b1" : "", call, cseq, method, port);
+      /* Requests from the client, responses from the server. */
+      if (step == 0 || step == 4 || step == 5) to(clients[c], 5060, buf, n);
       else to(server, port, buf, n);
       sent++;
-      if (step == 3) call++;
+      if (step == 6) call++;
     }
     if (t - lastReport >= 1) {
       printf("sent %ld\n", sent);

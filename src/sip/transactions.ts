@@ -18,7 +18,8 @@
  *
  * Memory: a transaction is summarised (emitted through onTransaction) and dropped when it is
  * over: a final response plus a linger period for retransmissions (32 s for INVITE, timer D;
- * 5 s for the others, timer K), no response by timer B
+ * 5 s for the others, timer K, and for an INVITE answered with a 2xx once its ACK is seen),
+ * no response by timer B
  * ("unanswered"), or only provisional responses by timer C. Calls are emitted and dropped a
  * linger period after they end, or after an idle period. Both tables have a cap; past it the
  * oldest entry is emitted early with `evicted` set and counted as an anomaly. Time is capture
@@ -241,6 +242,8 @@ class Tx implements SipTransaction {
   aliases: string[] | undefined = undefined;
   /** Internal time (ns since the tracker's base) of the final response. */
   tFinal = -1;
+  /** Key in the tracker's awaitingAck while a 2xx-answered INVITE waits for its ACK, else ''. */
+  ackKey = '';
   /** Dropped from the table (queue entries pointing at it are stale). */
   done = false;
   call: Call | undefined = undefined;
@@ -549,6 +552,11 @@ export class SipTracker {
   /** Live transactions in creation order (eviction takes the first). */
   private readonly live = new LiveList<Tx>();
   private readonly calls = new Map<string, Call>();
+  /**
+   * INVITE transactions answered with a 2xx, by dialog and CSeq, until their ACK is seen: the
+   * ACK of a 2xx has a branch of its own (RFC 3261 17.1.1.3), so this is how it finds them.
+   */
+  private readonly awaitingAck = new Map<string, Tx>();
   private readonly liveCalls = new LiveList<Call>();
   private readonly due = new Due();
   private readonly keys = new KeyCache();
@@ -714,6 +722,7 @@ export class SipTracker {
       // ACK for a 2xx: a new branch, a transaction of its own that gets no response.
       key = this.key(msg, 0, ACK_ONLY);
       tx = this.lookup(msg, ACK_ONLY, key);
+      if (tx === undefined) this.acked(msg, t);
     }
     const src = ctx.src;
     const dst = ctx.dst;
@@ -749,6 +758,21 @@ export class SipTracker {
       }
     }
     this.attachCall(tx, msg, ctx, t, info);
+  }
+
+  /**
+   * The first ACK of a 2xx: the caller has its answer, so neither the INVITE nor the 2xx will be
+   * sent again, and the INVITE transaction needs only the short linger (for copies of the ACK and
+   * of the 2xx still on their way through a balancer), not timer D. At thousands of calls a
+   * second this is most of the tracker's memory.
+   */
+  private acked(msg: SipMessage, t: number): void {
+    const k = this.keys.get(msg.callId, msg.fromTag, msg.cseqNum, ACK_ONLY);
+    const inv = this.awaitingAck.get(k);
+    if (inv === undefined) return;
+    this.awaitingAck.delete(k);
+    inv.ackKey = '';
+    if (!inv.done) this.qLingerShort.push(inv, t + this.shortLinger);
   }
 
   private ackForInvite(tx: Tx, ctx: SipContext, info: SipMessageInfo): void {
@@ -819,8 +843,13 @@ export class SipTracker {
         tx.finalResponseNs = dt;
         tx.state = 'completed';
         tx.tFinal = t;
-        if (tx.method === 'INVITE') this.qLinger.push(tx, t + this.linger);
-        else this.qLingerShort.push(tx, t + this.shortLinger);
+        if (tx.method === 'INVITE') {
+          this.qLinger.push(tx, t + this.linger);
+          if (code < 300 && tx.requestCount > 0) {
+            tx.ackKey = this.keys.get(tx.callId, tx.fromTag, tx.cseq, ACK_ONLY);
+            this.awaitingAck.set(tx.ackKey, tx);
+          }
+        } else this.qLingerShort.push(tx, t + this.shortLinger);
       }
     }
     if (tx.responseCount === 1 && tx.requestCount > 0 && this.onFirstResp !== undefined) this.onFirstResp(tx);
@@ -1038,6 +1067,7 @@ export class SipTracker {
     this.qB.remove(tx.bSlot, tx);
     this.qC.remove(tx.cSlot, tx);
     if (this.byKey.get(tx.originKey) === tx) this.byKey.delete(tx.originKey);
+    if (tx.ackKey !== '' && this.awaitingAck.get(tx.ackKey) === tx) this.awaitingAck.delete(tx.ackKey);
     const aliases = tx.aliases;
     if (aliases !== undefined) for (const k of aliases) if (this.byKey.get(k) === tx) this.byKey.delete(k);
     this.live.remove(tx);

@@ -98,6 +98,30 @@ describe('SipTracker: transactions', () => {
     expect(c.backends).toEqual([BACKEND]);
   });
 
+  it('an INVITE answered with a 2xx lingers 5 s after its ACK, timer D (32 s) without one', () => {
+    const ok = [
+      { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
+      { t: 0.1, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
+    ];
+    const ack = { t: 0.2, src: CLIENT, dst: BACKEND, msg: request({ ...inv, method: 'ACK', branch: 'z9hG4bKack1', toTag: 'tt1' }) };
+    const later = (t: number) => ({ t, src: CLIENT, dst: BACKEND, msg: request({ callId: 'other', branch: `z9hG4bKo${t}`, method: 'OPTIONS' }) });
+    const acked = drive([...ok, ack, later(6)]);
+    expect(acked.beforeFinish.txs).toBe(2); // the INVITE and the ACK's own transaction
+    expect(acked.txs[0]).toMatchObject({ method: 'INVITE', state: 'completed' });
+    // A 2xx retransmitted after the transaction is over is an orphan, not a retransmission of it.
+    const retx = drive([...ok, ack, later(6), { t: 7, src: BACKEND, dst: CLIENT, msg: response(200, inv) }]);
+    expect(retx.tr.stats.orphanResponses).toBe(1);
+    // Without the ACK the 2xx may still be retransmitted: kept for timer D.
+    const unacked = drive([...ok, later(6)]);
+    expect(unacked.beforeFinish.txs).toBe(0);
+    const d = drive([...ok, later(31), later(33)]);
+    expect(d.beforeFinish.txs).toBe(1);
+    // An ACK for another CSeq (another INVITE of the dialog) does not end this one early.
+    const other = drive([...ok, { ...ack, msg: request({ ...inv, method: 'ACK', cseq: 7, branch: 'z9hG4bKack7', toTag: 'tt1' }) }, later(6)]);
+    expect(other.txs.filter((t) => t.method === 'INVITE')).toHaveLength(1);
+    expect(other.beforeFinish.txs).toBe(1); // the ACK's own transaction only
+  });
+
   it('calls: false tracks the same transactions and makes no call', () => {
     const steps = [
       { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
