@@ -46,6 +46,14 @@ function peer(tool: string, argv: string[]): { tool: string; argv: string[]; ski
 }
 
 const rows: BenchRow[] = [];
+
+/** Mark a stalepin row against its issue's target: throughput (MB/s, 1e6 bytes) and peak RSS. */
+function target(row: BenchRow | undefined, minMBs: number, maxRssMB: number): void {
+  if (!row || row.skipped || !row.bytes) return;
+  const mbs = row.bytes / 1e6 / row.medianSec;
+  const met = mbs >= minMBs && row.peakRssMB < maxRssMB;
+  row.note = `target >= ${minMBs} MB/s and < ${maxRssMB} MB: ${met ? 'met' : `MISSED (${mbs.toFixed(0)} MB/s, ${row.peakRssMB.toFixed(0)} MB)`}`;
+}
 const { pcap, pcapng, packets } = ensureCorpus();
 
 for (const [label, file] of [
@@ -73,34 +81,34 @@ for (const [label, file] of [
   const bytes = fileSize(pcap);
   const size = `(${(bytes / 1e6).toFixed(0)} MB)`;
   // The SIP call list: sngrep's job, and tshark's SIP statistics tap as its nearest pass.
-  rows.push(
-    ...compare(
-      `calls pcap ${size}`,
-      [
-        { tool: 'stalepin calls', argv: [...stalepin, 'calls', '--quiet', '--format', 'json', '-o', '/dev/null', pcap] },
-        peer('sngrep -I -N -q', ['sngrep', '-I', pcap, '-N', '-q']),
-        peer('tshark -q -z sip,stat', ['tshark', '-r', pcap, '-q', '-z', 'sip,stat']),
-      ],
-      runs,
-      bytes,
-      packets,
-    ),
+  const callsRows = compare(
+    `calls pcap ${size}`,
+    [
+      { tool: 'stalepin calls', argv: [...stalepin, 'calls', '--quiet', '--format', 'json', '-o', '/dev/null', pcap] },
+      peer('sngrep -I -N -q', ['sngrep', '-I', pcap, '-N', '-q']),
+      peer('tshark -q -z sip,stat', ['tshark', '-r', pcap, '-q', '-z', 'sip,stat']),
+    ],
+    runs,
+    bytes,
+    packets,
   );
+  target(callsRows[0], 600, 200);
+  rows.push(...callsRows);
   // analyze: the nearest jobs of the peers are loading every call (sngrep) and listing every
   // INVITE with where it went (tshark fields), which an SRE would then join by hand.
-  rows.push(
-    ...compare(
-      `analyze pcap ${size}`,
-      [
-        { tool: 'stalepin analyze', argv: [...stalepin, 'analyze', '--quiet', '--format', 'json', '-o', '/dev/null', '--fail-on', 'never', pcap] },
-        peer('sngrep -I -N -q', ['sngrep', '-I', pcap, '-N', '-q']),
-        peer('tshark INVITE fields', ['tshark', '-r', pcap, '-Y', 'sip.Method == "INVITE"', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'sip.Call-ID']),
-      ],
-      runs,
-      bytes,
-      packets,
-    ),
+  const analyzeRows = compare(
+    `analyze pcap ${size}`,
+    [
+      { tool: 'stalepin analyze', argv: [...stalepin, 'analyze', '--quiet', '--format', 'json', '-o', '/dev/null', '--fail-on', 'never', pcap] },
+      peer('sngrep -I -N -q', ['sngrep', '-I', pcap, '-N', '-q']),
+      peer('tshark INVITE fields', ['tshark', '-r', pcap, '-Y', 'sip.Method == "INVITE"', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'sip.Call-ID']),
+    ],
+    runs,
+    bytes,
+    packets,
   );
+  target(analyzeRows[0], 500, 200);
+  rows.push(...analyzeRows);
 }
 rows.push(...(await runConntrackBench(runs)));
 rows.push(...(await runAuditBench(runs)));

@@ -93,7 +93,7 @@ async function once(blaster: string, rate: number, tmp: string): Promise<BenchRo
     medianSec: SECONDS,
     peakRssMB: rss,
     packets: got,
-    note: `sent ${sentTotal}, captured ${got} (${(((sentTotal - got) / sentTotal) * 100).toFixed(2)}% lost), max backlog ~${Math.max(0, backlog)}, CPU ${usPer.toFixed(2)} µs/packet (~${Math.round(1e6 / usPer)} packets/s on one free core), load ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`,
+    note: `sent ${sentTotal}, captured ${got} (${(((sentTotal - got) / sentTotal) * 100).toFixed(2)}% lost), max backlog ~${Math.max(0, backlog)}, CPU ${usPer.toFixed(2)} µs/packet (~${Math.round(1e6 / usPer)} packets/s on one free core), load ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores${rate >= 100_000 ? `; target 100000 packets/s with no loss: ${got >= sentTotal ? 'met' : 'MISSED'}` : ''}`,
   };
 }
 

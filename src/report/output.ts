@@ -5,9 +5,10 @@
  * destination that is not a regular file (/dev/null, /dev/stdout, a FIFO, a terminal) is
  * written in place, never replaced.
  */
-import { closeSync, constants, fchmodSync, fsyncSync, openSync, promises as fs, unlinkSync, writeSync } from 'node:fs';
+import { close, closeSync, constants, fchmod, fsync, open, promises as fs, unlinkSync, write, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { StalepinError } from '../core/errors.js';
 
 async function isSpecialDestination(path: string): Promise<boolean> {
@@ -49,15 +50,22 @@ export class AtomicOutput {
     // written as a stream, never opened by name.
     if (STDOUT_NAMES.has(p)) return new AtomicOutput(p, -1, '', stdout);
     try {
-      if (await isSpecialDestination(p)) return new AtomicOutput(p, openSync(p, constants.O_WRONLY | constants.O_APPEND), '', undefined);
+      if (await isSpecialDestination(p)) return new AtomicOutput(p, await openAsync(p, constants.O_WRONLY | constants.O_APPEND), '', undefined);
       const st = await fs.lstat(p).catch(() => undefined);
       if (st?.isDirectory()) throw new StalepinError('bad_usage', `${p} is a directory; give a file name`);
       const tmp = join(dirname(p), `.${basename(p)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
       // O_EXCL: never open something an attacker pre-created at the temporary name.
-      const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+      const fd = await openAsync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
       const out = new AtomicOutput(p, fd, tmp, undefined);
       // A file the user made private (0600) stays private when it is replaced.
-      if (st?.isFile()) out.guard(() => fchmodSync(fd, st.mode & 0o777));
+      if (st?.isFile()) {
+        try {
+          await fchmodAsync(fd, st.mode & 0o777);
+        } catch (e) {
+          out.abort();
+          throw e;
+        }
+      }
       return out;
     } catch (e) {
       throw writeError(p, e);
@@ -104,9 +112,24 @@ export class AtomicOutput {
     }
   }
 
-  /** Write what is buffered and put the file in place. */
-  async commit(): Promise<void> {
+  /**
+   * Write what is buffered, then `last` (asynchronously: a whole report written at once does not
+   * hold up the event loop), and put the file in place.
+   */
+  async commit(last?: string | Uint8Array): Promise<void> {
     this.flush();
+    if (last !== undefined && last.length > 0) {
+      if (this.stream !== undefined) this.stream.write(last);
+      else {
+        const buf = typeof last === 'string' ? Buffer.from(last, 'utf8') : last;
+        try {
+          for (let off = 0; off < buf.length; ) off += (await writeAsync(this.fd, buf, off, buf.length - off, null)).bytesWritten;
+        } catch (e) {
+          this.abort();
+          throw writeError(this.path, e);
+        }
+      }
+    }
     if (this.stream !== undefined) {
       const stream = this.stream;
       // Resolved once the stream has taken everything written so far.
@@ -114,17 +137,17 @@ export class AtomicOutput {
       return;
     }
     if (this.tmp === '') {
-      closeSync(this.fd);
+      await closeAsync(this.fd);
       return;
     }
-    this.guard(() => {
-      try {
-        fsyncSync(this.fd);
-      } catch {
-        // not every file system syncs (a FUSE mount, /dev/shm); the rename still makes it whole
-      }
-      closeSync(this.fd);
-    });
+    // Not every file system syncs (a FUSE mount, /dev/shm); the rename still makes it whole.
+    await fsyncAsync(this.fd).catch(() => undefined);
+    try {
+      await closeAsync(this.fd);
+    } catch (e) {
+      this.abort();
+      throw writeError(this.path, e);
+    }
     try {
       await fs.rename(this.tmp, this.path);
     } catch (e) {
@@ -154,6 +177,13 @@ export class AtomicOutput {
   }
 }
 
+// Callback APIs on a plain descriptor: the streamed writes between them are synchronous.
+const writeAsync = promisify(write);
+const openAsync = promisify(open);
+const fchmodAsync = promisify(fchmod);
+const fsyncAsync = promisify(fsync);
+const closeAsync = promisify(close);
+
 function writeError(path: string, e: unknown): StalepinError {
   if (e instanceof StalepinError) return e;
   const err = e as NodeJS.ErrnoException;
@@ -163,8 +193,7 @@ function writeError(path: string, e: unknown): StalepinError {
 
 export async function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o644, stdout: NodeJS.WritableStream = process.stdout): Promise<void> {
   const out = await AtomicOutput.open(path, stdout, mode);
-  out.write(content);
-  await out.commit();
+  await out.commit(content);
 }
 
 /** Write a command's output to -o PATH, or to stdout when no path (or "-") is given. */

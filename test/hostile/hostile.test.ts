@@ -47,7 +47,9 @@ describe('hostile traffic: bounds bite, are counted, and memory stays flat', () 
     const o = run('call-ids', 0.25);
     expect(o.inviteTransactions).toBe(n);
     expect(o.anomalies['sip_transaction_evicted']).toBeGreaterThan(0);
-    expect(o.anomalies['sip_call_evicted']).toBeGreaterThan(0);
+    // analyze tracks no calls (dialogs), so there is no call table to fill; the call bound is
+    // tested where calls are tracked (test/sip/transactions.test.ts, tracker-eviction.ts).
+    expect(o.anomalies['sip_call_evicted']).toBeUndefined();
     // 10,000 lost-INVITE records per flow; the rest counted.
     expect(o.anomalies['lost_invite_records_dropped']).toBe(n - 10_000);
     expect(o.callIdsListed).toBeLessThanOrEqual(10_000);
