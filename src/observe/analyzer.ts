@@ -85,6 +85,7 @@ export class LbAnalyzer {
       anomalies: this.anomalies,
       timerBNs: opts.timerBNs,
       calls: false,
+      inviteOnly: true,
       onTransaction: (tx) => this.transaction(tx),
       ...(opts.onRetransmission
         ? {

@@ -159,6 +159,12 @@ export interface TrackerOptions {
    */
   calls?: boolean;
   /**
+   * Track INVITE transactions only (default false): other requests and their responses are
+   * counted and skipped, and the ACK of a 2xx makes no transaction of its own (it still ends
+   * its INVITE's linger). For the load-balancer analysis, which looks at nothing else.
+   */
+  inviteOnly?: boolean;
+  /**
    * A request was retransmitted at a hop while its transaction still has no response at all.
    * `tx` is the live transaction, not a summary: it keeps changing (read `responseCount` to see
    * whether it was answered since) and must not be kept past its onTransaction. `watch` uses it
@@ -533,6 +539,7 @@ export class SipTracker {
   private readonly onTx: (tx: SipTransaction) => void;
   private readonly onCall: (call: SipCall) => void;
   private readonly withCalls: boolean;
+  private readonly inviteOnly: boolean;
   /** Someone listens for finished transactions (else they are not summarised at all). */
   private readonly emitsTx: boolean;
   private readonly onRetx: ((tx: SipTransaction) => void) | undefined;
@@ -578,6 +585,7 @@ export class SipTracker {
     this.onTx = opts.onTransaction ?? (() => undefined);
     this.onCall = opts.onCall ?? (() => undefined);
     this.withCalls = opts.calls ?? true;
+    this.inviteOnly = opts.inviteOnly ?? false;
     this.emitsTx = opts.onTransaction !== undefined;
     this.onRetx = opts.onRetransmission;
     this.onFirstResp = opts.onFirstResponse;
@@ -630,6 +638,7 @@ export class SipTracker {
     }
     // RFC 4475 3.2.1 badbranch: the cookie alone identifies nothing; keyed the RFC 2543 way.
     if (msg.via[0]!.branch === MAGIC_COOKIE) this.an.add('sip_bad_branch');
+    if (this.inviteOnly && method !== 'INVITE' && method !== 'ACK') return info;
     const t = this.t(ctx.sec, ctx.nsec);
     if (msg.isRequest) this.request(msg, ctx, t, info);
     else this.response(msg, ctx, t, info);
@@ -717,6 +726,10 @@ export class SipTracker {
       if (tx !== undefined && tx.method === 'INVITE') {
         this.ackForInvite(tx, ctx, info);
         this.attachCall(tx, msg, ctx, t, info);
+        return;
+      }
+      if (this.inviteOnly) {
+        this.acked(msg, t);
         return;
       }
       // ACK for a 2xx: a new branch, a transaction of its own that gets no response.

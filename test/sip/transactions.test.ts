@@ -122,6 +122,27 @@ describe('SipTracker: transactions', () => {
     expect(other.beforeFinish.txs).toBe(1); // the ACK's own transaction only
   });
 
+  it('inviteOnly: the same INVITE transactions, nothing else, and the ACK still ends the linger', () => {
+    const steps = [
+      { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
+      { t: 0.01, src: BACKEND, dst: CLIENT, msg: response(100, inv) },
+      { t: 1, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
+      { t: 1.01, src: CLIENT, dst: BACKEND, msg: request({ ...inv, method: 'ACK', branch: 'z9hG4bKack1', toTag: 'tt1' }) },
+      { t: 2, src: CLIENT, dst: BACKEND, msg: request({ callId: 'o1', branch: 'z9hG4bKopt', method: 'OPTIONS' }) },
+      { t: 2.1, src: BACKEND, dst: CLIENT, msg: response(200, { callId: 'o1', branch: 'z9hG4bKopt', method: 'OPTIONS' }) },
+      { t: 7, src: BACKEND, dst: CLIENT, msg: request(byeFromCallee) },
+      { t: 7.01, src: CLIENT, dst: BACKEND, msg: response(200, byeFromCallee) },
+    ];
+    const all = drive(steps, { calls: false });
+    const only = drive(steps, { calls: false, inviteOnly: true });
+    expect(all.txs.map((t) => t.method)).toEqual(['INVITE', 'ACK', 'OPTIONS', 'BYE']);
+    expect(only.txs).toEqual(all.txs.filter((t) => t.method === 'INVITE').map((t) => ({ ...t, id: 1 })));
+    expect(only.seen.map((s) => s.txId)).toEqual([1, 1, 1, 0, 0, 0, 0, 0]);
+    expect(only.tr.stats).toMatchObject({ messages: 8, transactions: 1, orphanResponses: 0 });
+    // The ACK at 1.01 s ended the INVITE's linger: emitted by 7 s, before the end of input.
+    expect(only.beforeFinish.txs).toBe(1);
+  });
+
   it('calls: false tracks the same transactions and makes no call', () => {
     const steps = [
       { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
