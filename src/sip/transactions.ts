@@ -18,7 +18,7 @@
  *
  * Memory: a transaction is summarised (emitted through onTransaction) and dropped when it is
  * over: a final response plus a linger period for retransmissions (32 s for INVITE, timer D;
- * 5 s for the others, timer K, and for an INVITE answered with a 2xx once its ACK is seen),
+ * 5 s for the others, timer K; 2 s after its ACK for an INVITE answered with a 2xx),
  * no response by timer B
  * ("unanswered"), or only provisional responses by timer C. Calls are emitted and dropped a
  * linger period after they end, or after an idle period. Both tables have a cap; past it the
@@ -185,6 +185,12 @@ export interface TrackerOptions {
   lingerNs?: number;
   /** A non-INVITE transaction (and an ACK for a 2xx) is kept this long after its final response (default 5 s, timer K). */
   nonInviteLingerNs?: number;
+  /**
+   * An INVITE answered with a 2xx is kept this long after the first copy of its ACK (default
+   * 2 s): only copies already in flight (the 2xx at other hops, a 2xx retransmission that crossed
+   * the ACK) can still come.
+   */
+  ackedLingerNs?: number;
   /** A call is kept this long after it ended (default 5 s). */
   callLingerNs?: number;
   /** An established call with no message for this long ends with "timeout" (default 3600 s). */
@@ -265,6 +271,8 @@ class Tx implements SipTransaction {
   /** Slots in the timer B and C queues, so a finished transaction is not kept alive by them. */
   bSlot = -1;
   cSlot = -1;
+  /** Slot in the timer D queue: a transaction ended early must not stay reachable from it. */
+  dSlot = -1;
   prevLive: Tx | undefined = undefined;
   nextLive: Tx | undefined = undefined;
 
@@ -548,6 +556,7 @@ export class SipTracker {
   private readonly timerC: number;
   private readonly linger: number;
   private readonly shortLinger: number;
+  private readonly ackedLinger: number;
   private readonly callLinger: number;
   private readonly idle: number;
   private readonly maxTx: number;
@@ -571,6 +580,7 @@ export class SipTracker {
   private readonly qC = new Fifo<Tx>(this.due);
   private readonly qLinger = new Fifo<Tx>(this.due);
   private readonly qLingerShort = new Fifo<Tx>(this.due);
+  private readonly qLingerAcked = new Fifo<Tx>(this.due);
   private readonly qCallEnd = new Fifo<Call>(this.due);
   private readonly qCallIdle = new Fifo<Call>(this.due);
   private finishing = false;
@@ -593,6 +603,7 @@ export class SipTracker {
     this.timerC = opts.timerCNs ?? 180e9;
     this.linger = opts.lingerNs ?? 32e9;
     this.shortLinger = opts.nonInviteLingerNs ?? 5e9;
+    this.ackedLinger = opts.ackedLingerNs ?? 2e9;
     this.callLinger = opts.callLingerNs ?? 5e9;
     this.idle = opts.callIdleNs ?? 3600e9;
     this.maxTx = opts.maxTransactions ?? 200_000;
@@ -775,7 +786,7 @@ export class SipTracker {
 
   /**
    * The first ACK of a 2xx: the caller has its answer, so neither the INVITE nor the 2xx will be
-   * sent again, and the INVITE transaction needs only the short linger (for copies of the ACK and
+   * sent again, and the INVITE transaction needs only a short linger (for copies of the ACK and
    * of the 2xx still on their way through a balancer), not timer D. At thousands of calls a
    * second this is most of the tracker's memory.
    */
@@ -785,7 +796,7 @@ export class SipTracker {
     if (inv === undefined) return;
     this.awaitingAck.delete(k);
     inv.ackKey = '';
-    if (!inv.done) this.qLingerShort.push(inv, t + this.shortLinger);
+    if (!inv.done) this.qLingerAcked.push(inv, t + this.ackedLinger);
   }
 
   private ackForInvite(tx: Tx, ctx: SipContext, info: SipMessageInfo): void {
@@ -857,7 +868,7 @@ export class SipTracker {
         tx.state = 'completed';
         tx.tFinal = t;
         if (tx.method === 'INVITE') {
-          this.qLinger.push(tx, t + this.linger);
+          tx.dSlot = this.qLinger.push(tx, t + this.linger);
           if (code < 300 && tx.requestCount > 0) {
             tx.ackKey = this.keys.get(tx.callId, tx.fromTag, tx.cseq, ACK_ONLY);
             this.awaitingAck.set(tx.ackKey, tx);
@@ -1050,6 +1061,7 @@ export class SipTracker {
     }
     while ((tx = this.qLinger.pop(now)) !== undefined) if (!tx.done) this.finishTx(tx);
     while ((tx = this.qLingerShort.pop(now)) !== undefined) if (!tx.done) this.finishTx(tx);
+    while ((tx = this.qLingerAcked.pop(now)) !== undefined) if (!tx.done) this.finishTx(tx);
     let call: Call | undefined;
     while ((call = this.qCallEnd.pop(now)) !== undefined) {
       if (call.done || call.tEnd < 0 || call.tEnd + this.callLinger > now) continue;
@@ -1070,6 +1082,7 @@ export class SipTracker {
       this.qC.headDeadline(),
       this.qLinger.headDeadline(),
       this.qLingerShort.headDeadline(),
+      this.qLingerAcked.headDeadline(),
       this.qCallEnd.headDeadline(),
       this.qCallIdle.headDeadline(),
     );
@@ -1079,6 +1092,7 @@ export class SipTracker {
     tx.done = true;
     this.qB.remove(tx.bSlot, tx);
     this.qC.remove(tx.cSlot, tx);
+    this.qLinger.remove(tx.dSlot, tx);
     if (this.byKey.get(tx.originKey) === tx) this.byKey.delete(tx.originKey);
     if (tx.ackKey !== '' && this.awaitingAck.get(tx.ackKey) === tx) this.awaitingAck.delete(tx.ackKey);
     const aliases = tx.aliases;

@@ -98,16 +98,19 @@ describe('SipTracker: transactions', () => {
     expect(c.backends).toEqual([BACKEND]);
   });
 
-  it('an INVITE answered with a 2xx lingers 5 s after its ACK, timer D (32 s) without one', () => {
+  it('an INVITE answered with a 2xx lingers 2 s after its ACK, timer D (32 s) without one', () => {
     const ok = [
       { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
       { t: 0.1, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
     ];
     const ack = { t: 0.2, src: CLIENT, dst: BACKEND, msg: request({ ...inv, method: 'ACK', branch: 'z9hG4bKack1', toTag: 'tt1' }) };
     const later = (t: number) => ({ t, src: CLIENT, dst: BACKEND, msg: request({ callId: 'other', branch: `z9hG4bKo${t}`, method: 'OPTIONS' }) });
-    const acked = drive([...ok, ack, later(6)]);
-    expect(acked.beforeFinish.txs).toBe(2); // the INVITE and the ACK's own transaction
+    // ACK at 0.2 s: the INVITE is emitted at 2.2 s, the ACK's own transaction at 5.2 s (timer K).
+    expect(drive([...ok, ack, later(2.1)]).beforeFinish.txs).toBe(0);
+    const acked = drive([...ok, ack, later(3)]);
+    expect(acked.beforeFinish.txs).toBe(1);
     expect(acked.txs[0]).toMatchObject({ method: 'INVITE', state: 'completed' });
+    expect(drive([...ok, ack, later(6)]).beforeFinish.txs).toBe(2);
     // A 2xx retransmitted after the transaction is over is an orphan, not a retransmission of it.
     const retx = drive([...ok, ack, later(6), { t: 7, src: BACKEND, dst: CLIENT, msg: response(200, inv) }]);
     expect(retx.tr.stats.orphanResponses).toBe(1);
