@@ -1,10 +1,11 @@
 /**
  * `stalepin watch` under load on loopback: a small C blaster (bench/watch-blaster.c, compiled
  * here) sends SIP calls as sipp makes them (INVITE, 100, 180, 200, ACK, BYE, 200) between sockets on 127.0.0.1 at a fixed packet
- * rate for 10 s, while watch captures lo. Reported per rate: packets sent and captured (cap
- * exposes no pcap_stats, so sent - captured is the drop count), the largest capture backlog
+ * rate for 10 s, while watch captures lo. Reported per rate: packets sent and captured (sent -
+ * captured is the loss, whichever binding captures), the largest capture backlog
  * seen (sent minus captured, sampled each second), CPU time per packet and the rate one core
- * would sustain at that cost. Needs root, the cap package and a C compiler; skipped otherwise.
+ * would sustain at that cost. Needs root, a libpcap binding (stalepin's, or cap) and a C
+ * compiler; skipped otherwise.
  *
  *   npx tsx bench/watch-bench.ts [rate ...]
  */
@@ -22,7 +23,8 @@ function skipReason(): string | undefined {
   if (process.platform !== 'linux') return 'Linux only';
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'needs root (capture on lo)';
   if (spawnSync('sh', ['-c', 'command -v cc'], { stdio: 'ignore' }).status !== 0) return 'no C compiler (cc) for the blaster';
-  if (!existsSync(path.join(ROOT, 'node_modules', 'cap', 'build', 'Release', 'cap.node'))) return 'cap is not built (apt-get install libpcap-dev; npm rebuild cap)';
+  if (!existsSync(path.join(ROOT, 'native', 'build', 'Release', 'stalepin_pcap.node')) && !existsSync(path.join(ROOT, 'node_modules', 'cap', 'build', 'Release', 'cap.node')))
+    return 'no libpcap binding is built (apt-get install libpcap-dev g++ make; npm rebuild)';
   return undefined;
 }
 
@@ -97,7 +99,7 @@ async function once(blaster: string, rate: number, tmp: string): Promise<BenchRo
   };
 }
 
-export async function runWatchBench(rates: number[] = [50_000, 100_000]): Promise<BenchRow[]> {
+export async function runWatchBench(rates: number[] = [50_000, 100_000, 200_000]): Promise<BenchRow[]> {
   const skip = skipReason();
   if (skip) return [{ task: 'watch -i lo at 100000 packets/s', tool: 'stalepin watch', runs: 0, medianSec: NaN, peakRssMB: NaN, skipped: skip }];
   if (!existsSync(path.join(ROOT, 'dist', 'watch', 'session.js'))) execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });

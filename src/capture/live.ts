@@ -1,15 +1,17 @@
 /**
- * Live capture through libpcap, by the optional `cap` package. Every interface gets its own
- * pcap handle; each packet is copied by cap into one buffer per handle, then handed on as the
- * same Frame record the file readers fill (one reused record, DESIGN principle 1), so the
- * Decoder, TCP reassembly and analyzers downstream cannot tell a live frame from a file's.
+ * Live capture through libpcap. Two backends fill the same Frame record the file readers fill
+ * (one reused record, DESIGN principle 1), so the Decoder, TCP reassembly and analyzers
+ * downstream cannot tell a live frame from a file's:
  *
- * What cap (0.2.x) does not expose, and what that means:
- * - the pcap header's timestamp: a frame is stamped with the realtime clock when its callback
- *   runs (microsecond digits; late by the time it waited in the kernel buffer, a few µs to ms);
- * - the snap length (fixed at 65535 in cap): `snapLen` is applied by the size of the copy
- *   buffer, so a longer packet is cut there and counted in `truncated`;
- * - pcap_stats: kernel drops come from /proc/net/dev instead (see interfaceCounters).
+ * - stalepin's own binding (live-native.ts, native/pcap_live.c), used whenever it was built at
+ *   install: batches, libpcap's nanosecond timestamps, the snap length as asked, pcap_stats;
+ * - the `cap` package otherwise (or with STALEPIN_CAPTURE=cap). What cap (0.2.x) does not
+ *   expose, and what that means:
+ *   - the pcap header's timestamp: a frame is stamped with the realtime clock when its callback
+ *     runs (microsecond digits; late by the time it waited in the kernel buffer);
+ *   - the snap length (fixed at 65535 in cap, in immediate mode): `snapLen` is applied by the
+ *     size of the copy buffer, and each packet takes a 128 KiB block of the kernel ring;
+ *   - pcap_stats: kernel drops come from /proc/net/dev instead (see interfaceCounters).
  */
 import { readFileSync } from 'node:fs';
 import { StalepinError } from '../core/errors.js';
@@ -26,7 +28,8 @@ interface CapModule {
   Cap: (new () => CapHandle) & { deviceList(): { name: string }[] };
 }
 
-export const INSTALL_CAP = 'live capture needs libpcap and the cap package built against it: apt-get install libpcap-dev, then npm rebuild cap';
+export const INSTALL_CAP =
+  'live capture needs libpcap: apt-get install libpcap-dev g++ make, then npm rebuild (it builds stalepin\'s own binding in native/; the cap package, npm rebuild cap, is the fallback)';
 export const NEED_CAP_NET_RAW =
   'needs CAP_NET_RAW (and CAP_NET_ADMIN for the kernel buffer): run as root, or grant them, e.g. sudo setcap cap_net_raw,cap_net_admin=eip "$(readlink -f "$(command -v node)")"';
 
@@ -48,6 +51,11 @@ export async function loadCap(): Promise<CapModule> {
   }
 }
 
+/** LINKTYPE_* of a libpcap DLT_* value: they agree except for a few historical ones (DLT_RAW 12/14 -> 101). */
+export function linkTypeOfDlt(dlt: number): number {
+  return dlt === 12 || dlt === 14 ? 101 : dlt;
+}
+
 /** LINKTYPE_* of the names cap reports (it names a few DLTs and prints the number of the rest). */
 export function linkTypeOf(name: string): number | undefined {
   switch (name) {
@@ -64,10 +72,7 @@ export function linkTypeOf(name: string): number | undefined {
   }
   const m = /^Unknown linktype (\d+)$/.exec(name);
   if (!m) return undefined;
-  const dlt = Number(m[1]);
-  // DLT and LINKTYPE values agree except for a few historical ones (DLT_RAW 12/14 -> 101).
-  if (dlt === 12 || dlt === 14) return 101;
-  return dlt;
+  return linkTypeOfDlt(Number(m[1]));
 }
 
 /**
@@ -91,9 +96,9 @@ export interface LiveCaptureOptions {
   interfaces: string[];
   /** BPF program text ('' captures everything). */
   filter: string;
-  /** Bytes kept of each packet (default 65535). */
+  /** Bytes kept of each packet (default 262144 with stalepin's binding; cap keeps at most 65535). */
   snapLen?: number;
-  /** Kernel buffer per interface in bytes (default 128 MiB). */
+  /** Kernel buffer per interface in bytes (default 32 MiB with stalepin's binding, 128 MiB with cap). */
   bufferBytes?: number;
   /** Shared with the caller's timers, so packet and timer times never run backwards. */
   clock?: LiveClock;
@@ -101,11 +106,25 @@ export interface LiveCaptureOptions {
   onFrame: (frame: Frame) => void;
 }
 
+/** libpcap's counters (pcap_stats) summed over the interfaces, since the capture started. */
+export interface LiveCaptureStats {
+  /** Packets that passed the filter (on Linux loopback both directions, like tcpdump's "received by filter"). */
+  received: number;
+  /** Dropped by the kernel: the capture ring was full (tcpdump's "dropped by kernel"). */
+  dropped: number;
+  /** Dropped by the interface or its driver (tcpdump's "dropped by interface"). */
+  ifDropped: number;
+}
+
 export interface LiveCapture {
+  /** Which binding captures, for the report. */
+  backend: string;
   interfaces: CaptureInterface[];
   /** Frames delivered, and frames cut at the snap length. */
   frames: number;
   truncated: number;
+  /** libpcap's counters; undefined with cap, which does not expose them. */
+  stats(): LiveCaptureStats | undefined;
   /** Stop capturing (idempotent). */
   close(): void;
 }
@@ -133,6 +152,14 @@ export class LiveClock {
     f.nsec = nsec;
   }
 
+  /** A packet stamped by libpcap: the clock never hands out a time before it. */
+  observe(f: { sec: number; nsec: number }): void {
+    if (f.sec > this.lastSec || (f.sec === this.lastSec && f.nsec > this.lastNsec)) {
+      this.lastSec = f.sec;
+      this.lastNsec = f.nsec;
+    }
+  }
+
   /** The current time as a new record (for timers, not per packet). */
   stamp(): { sec: number; nsec: number; precision: number } {
     const s = { sec: 0, nsec: 0, precision: 6 };
@@ -154,6 +181,15 @@ export function classifyOpenError(iface: string, message: string): StalepinError
 /** Open every interface; on any failure the ones already open are closed again. */
 export async function openLiveCapture(opts: LiveCaptureOptions): Promise<LiveCapture> {
   if (opts.interfaces.length === 0) throw new StalepinError('bad_usage', 'no interface given: name one or more with -i (any captures on all of them)');
+  if (process.env['STALEPIN_CAPTURE'] !== 'cap') {
+    const { loadNativePcap, openNativeCapture } = await import('./live-native.js');
+    const pcap = loadNativePcap();
+    if (pcap) return openNativeCapture(pcap, opts);
+  }
+  return openCapCapture(opts);
+}
+
+async function openCapCapture(opts: LiveCaptureOptions): Promise<LiveCapture> {
   const cap = await loadCap();
   // cap calls the instance's `emit` for every packet; taking it over skips EventEmitter's
   // dispatch on the hottest path there is.
@@ -172,9 +208,11 @@ export async function openLiveCapture(opts: LiveCaptureOptions): Promise<LiveCap
   const handles: CapHandle[] = [];
   const interfaces: CaptureInterface[] = [];
   const live: LiveCapture = {
+    backend: 'cap',
     interfaces,
     frames: 0,
     truncated: 0,
+    stats: () => undefined,
     close(): void {
       for (const h of handles.splice(0)) {
         try {

@@ -160,7 +160,7 @@ export function watchMetrics(m: MetricsInput): MetricFamily[] {
     { name: 'stalepin_watch_sip_messages_total', help: 'SIP messages decoded.', type: 'counter', samples: [{ value: m.sipMessages }] },
     { name: 'stalepin_watch_unanswered_invites_total', help: 'INVITE transactions ended with no response (timer B).', type: 'counter', samples: [{ value: m.unansweredInvites }] },
     { name: 'stalepin_watch_pending_invites', help: 'INVITEs retransmitted and still without a response.', type: 'gauge', samples: [{ value: m.pendingInvites }] },
-    { name: 'stalepin_watch_kernel_drops_total', help: 'Packets the kernel dropped on the watched interfaces since watch started (/proc/net/dev rx drop).', type: 'counter', samples: [{ value: m.kernelDrops }] },
+    { name: 'stalepin_watch_kernel_drops_total', help: 'Packets dropped since watch started: by the kernel (capture ring full) and by the interface, from pcap_stats (with the cap fallback: /proc/net/dev rx drop only).', type: 'counter', samples: [{ value: m.kernelDrops }] },
     { name: 'stalepin_watch_evaluations_total', help: 'Times the rules were evaluated.', type: 'counter', samples: [{ value: m.evaluations }] },
     { name: 'stalepin_watch_last_update_timestamp_seconds', help: 'When this file was written.', type: 'gauge', samples: [{ value: m.now.sec + Math.floor(m.now.nsec / 1e6) / 1e3 }] },
   ];

@@ -23,8 +23,9 @@ import { buildReport, watchMetrics, type LiveStats } from './report.js';
 export interface WatchOptions {
   interfaces: string[];
   filter: string;
-  snapLen: number;
-  bufferBytes: number;
+  /** Backend defaults when absent (see capture/live.ts). */
+  snapLen?: number;
+  bufferBytes?: number;
   sipPorts: number[];
   vips: string[];
   inventory?: Inventory;
@@ -140,7 +141,14 @@ export async function runWatch(o: WatchOptions, hooks: WatchHooks): Promise<Watc
   };
   let capture: LiveCapture;
   try {
-    capture = await openLiveCapture({ interfaces: o.interfaces, filter: o.filter, snapLen: o.snapLen, bufferBytes: o.bufferBytes, clock, onFrame });
+    capture = await openLiveCapture({
+      interfaces: o.interfaces,
+      filter: o.filter,
+      ...(o.snapLen !== undefined ? { snapLen: o.snapLen } : {}),
+      ...(o.bufferBytes !== undefined ? { bufferBytes: o.bufferBytes } : {}),
+      clock,
+      onFrame,
+    });
   } catch (e) {
     stop.abort();
     await eventsDone;
@@ -159,7 +167,7 @@ export async function runWatch(o: WatchOptions, hooks: WatchHooks): Promise<Watc
       throw e;
     }
   }
-  for (const i of capture.interfaces) inputs.push({ file: `live:${i.name}`, kind: 'capture', format: 'libpcap', why: `captured live (link type ${i.linkType}, filter: ${o.filter || 'none'})` });
+  for (const i of capture.interfaces) inputs.push({ file: `live:${i.name}`, kind: 'capture', format: 'libpcap', why: `captured live by ${capture.backend} (link type ${i.linkType}, filter: ${o.filter || 'none'})` });
   hooks.onStarted?.(o.interfaces);
 
   const started = clock.stamp();
@@ -170,6 +178,10 @@ export async function runWatch(o: WatchOptions, hooks: WatchHooks): Promise<Watc
   let lastRateAt = started;
   let rate = 0;
   const dropsNow = (): number => {
+    // libpcap's own counters when the binding exposes them: the capture ring's drops as well as
+    // the interface's. With cap, only what /proc/net/dev counts (the interface's) is known.
+    const st = capture.stats();
+    if (st) return st.dropped + st.ifDropped;
     let d = 0;
     for (const [name, c] of interfaceCounters(o.interfaces)) {
       const c0 = counters0.get(name);

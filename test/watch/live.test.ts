@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Anomalies } from '../../src/core/anomalies.js';
-import { classifyOpenError, defaultFilter, linkTypeOf, loadCap, openLiveCapture } from '../../src/capture/live.js';
+import { classifyOpenError, defaultFilter, linkTypeOf, linkTypeOfDlt, loadCap, openLiveCapture } from '../../src/capture/live.js';
+import { loadNativePcap } from '../../src/capture/live-native.js';
 import { DecodeStatus } from '../../src/decode/types.js';
 import { FrameStage } from '../../src/pipeline/packets.js';
 import { SipDissector } from '../../src/sip/dissector.js';
@@ -19,9 +20,15 @@ import { parseSize } from '../../src/cli/commands/watch.js';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-async function unavailable(): Promise<string | undefined> {
+function unprivileged(): string | undefined {
   if (process.platform !== 'linux') return 'live capture is tested on Linux';
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'live capture needs root (CAP_NET_RAW)';
+  return undefined;
+}
+async function unavailable(backend: 'stalepin-pcap' | 'cap'): Promise<string | undefined> {
+  const u = unprivileged();
+  if (u) return u;
+  if (backend === 'stalepin-pcap') return loadNativePcap() ? undefined : "stalepin's libpcap binding is not built (apt-get install libpcap-dev g++ make; npm rebuild)";
   try {
     await loadCap();
   } catch (e) {
@@ -29,8 +36,12 @@ async function unavailable(): Promise<string | undefined> {
   }
   return undefined;
 }
-const why = await unavailable();
-if (why) console.log(`watch live tests skipped: ${why}`);
+const whyNative = await unavailable('stalepin-pcap');
+const whyCap = await unavailable('cap');
+if (whyNative) console.log(`live tests of stalepin's binding skipped: ${whyNative}`);
+if (whyCap) console.log(`live tests of the cap fallback skipped: ${whyCap}`);
+// watch itself takes whichever is built.
+const why = whyNative && whyCap;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -44,6 +55,13 @@ describe('live capture helpers', () => {
     ['Unknown linktype 12', 101],
     ['something else', undefined],
   ])('link type %s -> %s', (name, lt) => expect(linkTypeOf(name)).toBe(lt));
+  it.each([
+    [1, 1],
+    [12, 101],
+    [14, 101],
+    [113, 113],
+    [276, 276],
+  ])('DLT %s -> link type %s', (dlt, lt) => expect(linkTypeOfDlt(dlt)).toBe(lt));
 
   it.each([
     ['eth9', "eth9: SIOCGIFHWADDR: No such device", 'bad_usage', /no such interface/],
@@ -74,8 +92,21 @@ describe('live capture helpers', () => {
   });
 });
 
-describe.skipIf(why !== undefined)('live capture on loopback', () => {
-  it('SIP datagrams to 127.0.0.1 arrive as frames, decode and parse as SIP; other ports are filtered out', async () => {
+describe.each([
+  ['stalepin-pcap', whyNative],
+  ['cap', whyCap],
+] as const)('live capture on loopback through %s', (backend, skip) => {
+  const prev = process.env['STALEPIN_CAPTURE'];
+  beforeAll(() => {
+    if (backend === 'cap') process.env['STALEPIN_CAPTURE'] = 'cap';
+    else delete process.env['STALEPIN_CAPTURE'];
+  });
+  afterAll(() => {
+    if (prev === undefined) delete process.env['STALEPIN_CAPTURE'];
+    else process.env['STALEPIN_CAPTURE'] = prev;
+  });
+
+  it.skipIf(skip !== undefined)('SIP datagrams to 127.0.0.1 arrive as frames, decode and parse as SIP; other ports are filtered out', async () => {
     const anomalies = new Anomalies();
     const methods: string[] = [];
     const sip = new SipDissector({ anomalies, ports: [5060], onMessage: (m) => methods.push(m.isRequest ? m.method : String(m.statusCode)) });
@@ -110,9 +141,40 @@ describe.skipIf(why !== undefined)('live capture on loopback', () => {
     expect(ports.filter((p) => p === 5999)).toEqual([]);
     expect(live.interfaces[0]!.name).toBe('lo');
     for (const t of times) expect(Math.abs(t - before)).toBeLessThan(5);
+    if (backend === 'stalepin-pcap') {
+      expect(live.backend).toMatch(/^stalepin-pcap \(libpcap version /);
+      // libpcap's own stamps, in nanoseconds, in the order the kernel took them.
+      expect(live.interfaces[0]!.precision).toBe(9);
+      for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThanOrEqual(times[i - 1]!);
+      // Three datagrams passed the filter (loopback counts each in both directions); none dropped.
+      const st = live.stats()!;
+      expect(st.received).toBeGreaterThanOrEqual(3);
+      expect(st.dropped).toBe(0);
+    } else {
+      expect(live.backend).toBe('cap');
+      expect(live.stats()).toBeUndefined();
+    }
   });
 
-  it('an unknown interface is one clear error', async () => {
+  it.skipIf(skip !== undefined)('a snap length cuts long packets and counts them', async () => {
+    let caps: number[] = [];
+    const live = await openLiveCapture({ interfaces: ['lo'], filter: 'udp port 5061', snapLen: 100, onFrame: (f) => void (caps = [...caps, f.capLen, f.origLen]) });
+    const sock = dgram.createSocket('udp4');
+    try {
+      sock.send(Buffer.alloc(600, 0x41), 5061, '127.0.0.1');
+      for (let i = 0; i < 40 && caps.length < 2; i++) await sleep(25);
+    } finally {
+      live.close();
+      sock.close();
+    }
+    // Ethernet 14 + IPv4 20 + UDP 8 + 600 bytes on loopback.
+    expect(caps[0]).toBe(100);
+    expect(live.truncated).toBe(1);
+    // cap does not pass on the length on the wire; libpcap's header has it.
+    if (backend === 'stalepin-pcap') expect(caps[1]).toBe(642);
+  });
+
+  it.skipIf(skip !== undefined)('an unknown interface is one clear error', async () => {
     await expect(openLiveCapture({ interfaces: ['sp-no-such-if0'], filter: '', onFrame: () => undefined })).rejects.toThrow(/no such interface/);
   });
 });

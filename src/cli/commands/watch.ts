@@ -17,8 +17,8 @@ import { jsonText } from '../../report/json-text.js';
 interface WatchCliOptions {
   interface: string[];
   filter?: string;
-  snaplen: number;
-  buffer: string;
+  snaplen?: number;
+  buffer?: string;
   sipPort: string[];
   nodes?: string;
   vip: string[];
@@ -74,8 +74,8 @@ capture privilege, 3 internal error.`,
   options: [
     { key: 'interface', flags: '-i, --interface <name>', description: 'interface(s) to capture on (repeat or comma-separate; any for all)', kind: 'list', default: [] },
     { key: 'filter', flags: '--filter <bpf>', description: 'BPF filter (default: SIP on the SIP ports over UDP and TCP, ICMP/ICMPv6 errors, IP fragments)', kind: 'string' },
-    { key: 'snaplen', flags: '--snaplen <bytes>', description: 'bytes kept of each packet', kind: 'number', default: 65535 },
-    { key: 'buffer', flags: '--buffer <size>', description: 'kernel capture ring per interface; cap captures whole packets, so each takes a 64 KiB slot: 128MiB holds 2048', kind: 'string', default: '128MiB' },
+    { key: 'snaplen', flags: '--snaplen <bytes>', description: 'bytes kept of each packet (default 262144, as tcpdump; the cap fallback keeps at most 65535)', kind: 'number' },
+    { key: 'buffer', flags: '--buffer <size>', description: 'kernel capture ring per interface (default 32MiB, about 80,000 SIP datagrams; 128MiB with the cap fallback, whose ring takes 128 KiB per packet)', kind: 'string' },
     sipPortsOption,
     { key: 'nodes', flags: '--nodes <file>', description: 'backend inventory (any format analyze reads)', kind: 'string' },
     { key: 'vip', flags: '--vip <address>', description: 'service address(es), ip or ip:port (repeatable)', kind: 'list', default: [] },
@@ -100,7 +100,9 @@ capture privilege, 3 internal error.`,
   ],
   async run(_args, o, io) {
     if (!o.interface.length) throw badUsage('watch needs an interface: -i IFACE (repeatable; any for all)');
-    if (!Number.isInteger(o.snaplen) || o.snaplen < 64 || o.snaplen > 262144) throw badUsage(`--snaplen: between 64 and 262144: ${o.snaplen}`);
+    if (o.snaplen !== undefined && (!Number.isInteger(o.snaplen) || o.snaplen < 64 || o.snaplen > 262144)) throw badUsage(`--snaplen: between 64 and 262144: ${o.snaplen}`);
+    const bufferBytes = o.buffer === undefined ? undefined : parseSize('--buffer', o.buffer, 1 << 20);
+    if (bufferBytes !== undefined && bufferBytes > 2 ** 31 - 1) throw badUsage(`--buffer: at most 2GiB (libpcap takes an int): ${o.buffer}`);
     if (!Number.isInteger(o.earlyAfter) || o.earlyAfter < 1 || o.earlyAfter > 10) throw badUsage(`--early-after: a whole number from 1 to 10: ${o.earlyAfter}`);
     if (!Number.isInteger(o.rotateCount) || o.rotateCount < 1) throw badUsage(`--rotate-count: a whole number of files, at least 1: ${o.rotateCount}`);
     if (o.rotateSize !== undefined && o.write === undefined) throw badUsage('--rotate-size needs --write FILE');
@@ -116,8 +118,8 @@ capture privilege, 3 internal error.`,
       {
         interfaces: o.interface,
         filter: o.filter ?? defaultFilter(sipPorts),
-        snapLen: o.snaplen,
-        bufferBytes: parseSize('--buffer', o.buffer, 1 << 20),
+        ...(o.snaplen !== undefined ? { snapLen: o.snaplen } : {}),
+        ...(bufferBytes !== undefined ? { bufferBytes } : {}),
         sipPorts,
         vips: o.vip.map((v) => normalizeVip(v)),
         ...(inventory ? { inventory, inventoryFile: o.nodes! } : {}),
