@@ -125,12 +125,17 @@ describe('SipTracker: transactions', () => {
     expect(other.beforeFinish.txs).toBe(1); // the ACK's own transaction only
   });
 
-  it('inviteOnly: the same INVITE transactions, nothing else, and the ACK still ends the linger', () => {
-    const steps = [
+  // INVITE, 100, 200 and the ACK of the 2xx (its own branch).
+  const answeredInvite = [
       { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
       { t: 0.01, src: BACKEND, dst: CLIENT, msg: response(100, inv) },
       { t: 1, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
       { t: 1.01, src: CLIENT, dst: BACKEND, msg: request({ ...inv, method: 'ACK', branch: 'z9hG4bKack1', toTag: 'tt1' }) },
+  ];
+
+  it('inviteOnly: the same INVITE transactions, nothing else, and the ACK still ends the linger', () => {
+    const steps = [
+      ...answeredInvite,
       { t: 2, src: CLIENT, dst: BACKEND, msg: request({ callId: 'o1', branch: 'z9hG4bKopt', method: 'OPTIONS' }) },
       { t: 2.1, src: BACKEND, dst: CLIENT, msg: response(200, { callId: 'o1', branch: 'z9hG4bKopt', method: 'OPTIONS' }) },
       { t: 7, src: BACKEND, dst: CLIENT, msg: request(byeFromCallee) },
@@ -148,10 +153,7 @@ describe('SipTracker: transactions', () => {
 
   it('calls: false tracks the same transactions and makes no call', () => {
     const steps = [
-      { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
-      { t: 0.01, src: BACKEND, dst: CLIENT, msg: response(100, inv) },
-      { t: 1, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
-      { t: 1.01, src: CLIENT, dst: BACKEND, msg: request({ ...inv, method: 'ACK', branch: 'z9hG4bKack1', toTag: 'tt1' }) },
+      ...answeredInvite,
       { t: 10, src: BACKEND, dst: CLIENT, msg: request(byeFromCallee) },
       { t: 10.01, src: CLIENT, dst: BACKEND, msg: response(200, byeFromCallee) },
     ];
