@@ -10,7 +10,8 @@
  *   datagrams, where a 64 KiB slot per packet held 512); the read timeout bounds the delay;
  * - pcap_stats: packets received and dropped by the kernel and by the interface.
  *
- * One handle per interface. The poll callback runs on the Node main thread, so no locking.
+ * One handle per interface. The poll callback runs on the Node main thread, so no locking. A
+ * capture that fails (the interface went away) stops and says so once: onBatch(0, 0, message).
  */
 #include <node_api.h>
 #include <pcap/pcap.h>
@@ -125,10 +126,51 @@ static int deliver(handle_t *hd) {
   return 1;
 }
 
+/*
+ * The capture failed (the interface went away, the socket broke): stop polling, or a broken
+ * descriptor would wake the loop forever, and tell JavaScript once, as onBatch(0, 0, message).
+ */
+static void fail(handle_t *hd, const char *msg) {
+  uv_poll_stop(&hd->poll);
+  napi_env env = hd->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv, argv[3];
+  napi_get_reference_value(env, hd->callback, &cb);
+  napi_get_reference_value(env, hd->self, &recv);
+  napi_create_uint32(env, 0, &argv[0]);
+  napi_create_uint32(env, 0, &argv[1]);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &argv[2]);
+  hd->dispatching = 1;
+  napi_status st = napi_call_function(env, recv, cb, 3, argv, NULL);
+  hd->dispatching = 0;
+  if (st == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+  }
+  napi_close_handle_scope(env, scope);
+  if (hd->closing) {
+    napi_delete_reference(env, hd->self);
+    hd->self = NULL;
+    shut(hd);
+  }
+}
+
 /* Readable: drain what the kernel has, a bounded amount per wake-up so timers still run. */
 static void on_readable(uv_poll_t *poll, int status, int events) {
   handle_t *hd = (handle_t *)poll->data;
-  if (status < 0 || !(events & UV_READABLE) || hd->closing) return;
+  if (hd->closing) return;
+  if (status < 0) {
+    /* libuv says only "bad file descriptor" for POLLERR; libpcap can usually say what happened. */
+    char msg[PCAP_ERRBUF_SIZE + 64];
+    if (pcap_dispatch(hd->p, 1, on_packet, (u_char *)hd) < 0) snprintf(msg, sizeof msg, "%s", pcap_geterr(hd->p));
+    else snprintf(msg, sizeof msg, "the capture socket failed (%s); the interface may have gone away", uv_strerror(status));
+    if (!deliver(hd)) return;
+    fail(hd, msg);
+    return;
+  }
+  if (!(events & UV_READABLE)) return;
   size_t slot = REC_HEADER + (((size_t)hd->snaplen + 3u) & ~(size_t)3u);
   long total = 0;
   for (;;) {
@@ -138,7 +180,14 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
       continue;
     }
     int n = pcap_dispatch(hd->p, room, on_packet, (u_char *)hd);
-    if (n <= 0) break; /* 0: nothing more for now; -1: error (reported by stats/close) */
+    if (n < 0) {
+      char msg[PCAP_ERRBUF_SIZE];
+      snprintf(msg, sizeof msg, "%s", pcap_geterr(hd->p));
+      if (!deliver(hd)) return;
+      fail(hd, msg);
+      return;
+    }
+    if (n == 0) break; /* nothing more for now */
     total += n;
     if (total >= 200000) break;
   }

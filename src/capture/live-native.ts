@@ -22,7 +22,8 @@ interface NativeHandle {
 /** The binding's API (native/pcap_live.c). */
 export interface NativePcap {
   open(device: string, filter: string, snaplen: number, bufferBytes: number, timeoutMs: number, promisc: boolean): NativeHandle;
-  start(h: NativeHandle, records: ArrayBuffer, onBatch: (count: number, bytes: number) => void): void;
+  /** onBatch gets (0, 0, message) once if the capture fails (the interface went away); it stops then. */
+  start(h: NativeHandle, records: ArrayBuffer, onBatch: (count: number, bytes: number, error?: string) => void): void;
   stats(h: NativeHandle): { received: number; dropped: number; ifDropped: number };
   close(h: NativeHandle): void;
   devices(): string[];
@@ -78,6 +79,7 @@ export function openNativeCapture(pcap: NativePcap, opts: LiveCaptureOptions): L
     interfaces,
     frames: 0,
     truncated: 0,
+    errors: [],
     stats() {
       const s = { ...closed };
       for (const h of handles) add(s, h);
@@ -109,7 +111,11 @@ export function openNativeCapture(pcap: NativePcap, opts: LiveCaptureOptions): L
       const words = new Uint32Array(records);
       const scale = h.precision === 9 ? 1 : 1000;
       // Records: [u32 sec][u32 nsec or usec][u32 caplen][u32 len][caplen bytes, padded to 4].
-      pcap.start(h, records, (count: number): void => {
+      pcap.start(h, records, (count: number, _bytes: number, error?: string): void => {
+        if (error !== undefined) {
+          live.errors.push(`capture on ${name} stopped: ${error}`);
+          return;
+        }
         let p = 0;
         for (let k = 0; k < count; k++) {
           const w = p >>> 2;

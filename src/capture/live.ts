@@ -123,6 +123,8 @@ export interface LiveCapture {
   /** Frames delivered, and frames cut at the snap length. */
   frames: number;
   truncated: number;
+  /** Interfaces whose capture failed and stopped (it went away), one message each, oldest first. */
+  errors: string[];
   /** libpcap's counters; undefined with cap, which does not expose them. */
   stats(): LiveCaptureStats | undefined;
   /** Stop capturing (idempotent). */
@@ -212,6 +214,7 @@ async function openCapCapture(opts: LiveCaptureOptions): Promise<LiveCapture> {
     interfaces,
     frames: 0,
     truncated: 0,
+    errors: [],
     stats: () => undefined,
     close(): void {
       for (const h of handles.splice(0)) {

@@ -243,8 +243,10 @@ export async function runWatch(o: WatchOptions, hooks: WatchHooks): Promise<Watc
     const took = performance.now() - t0;
     nextEval = t0 + Math.max(100, took * 10);
   }, 50);
+  let errorsTold = 0;
   const statsTimer = setInterval(() => {
     const now = clock.stamp();
+    while (errorsTold < capture.errors.length) hooks.onWarning(capture.errors[errorsTold++]!);
     const d = dropsNow();
     if (d > kernelDrops) hooks.onWarning(`the kernel dropped ${d - kernelDrops} packet(s) on ${o.interfaces.join(', ')} in the last ${Math.round(o.statsIntervalMs / 1000)} s (${d} since start): findings may be missing; raise --buffer or narrow --filter`);
     kernelDrops = d;
@@ -281,6 +283,7 @@ export async function runWatch(o: WatchOptions, hooks: WatchHooks): Promise<Watc
   if (a.flows.droppedFlows) anomalies.add('flow_table_full', undefined, a.flows.droppedFlows);
   if (a.flows.droppedLost) anomalies.add('lost_invite_records_dropped', undefined, a.flows.droppedLost);
   if (capture.truncated) warnings.push({ code: 'live_truncated', message: `${capture.truncated} packet(s) were longer than --snaplen and were cut` });
+  for (const m of capture.errors) warnings.push({ code: 'live_capture_stopped', message: `${m}: findings after that are missing` });
   if (kernelDrops) warnings.push({ code: 'live_kernel_drops', message: `the kernel dropped ${kernelDrops} packet(s) on ${o.interfaces.join(', ')} while watching: findings may be missing` });
   warnings.push(...stage.decoder.warnings());
   const report = buildReport({

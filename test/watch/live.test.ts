@@ -196,6 +196,42 @@ describe.each([
       expect(frames + st.dropped).toBeLessThanOrEqual(2 * 20000);
       expect(st.received + st.dropped).toBeGreaterThanOrEqual(20000);
     });
+
+    it.skipIf(skip !== undefined || spawnSync('sh', ['-c', 'command -v ip'], { stdio: 'ignore' }).status !== 0)(
+      'an interface that goes away stops its capture with one message, not a busy loop',
+      () => {
+        // A veth interface in a namespace of our own, deleted under a running capture.
+        const ns = `spcap-test-${process.pid}`;
+        execFileSync('ip', ['netns', 'add', ns]);
+        try {
+          execFileSync('ip', ['-n', ns, 'link', 'add', 'sp-cap0', 'type', 'veth', 'peer', 'name', 'sp-cap1']);
+          execFileSync('ip', ['-n', ns, 'link', 'set', 'sp-cap0', 'up']);
+          const script = `
+            import { execFileSync } from 'node:child_process';
+            import { openLiveCapture } from ${JSON.stringify(path.join(ROOT, 'src', 'capture', 'live.ts'))};
+            const live = await openLiveCapture({ interfaces: ['sp-cap0'], filter: '', onFrame: () => undefined });
+            execFileSync('ip', ['link', 'del', 'sp-cap0']);
+            await new Promise((r) => setTimeout(r, 300));
+            const c0 = process.cpuUsage();
+            await new Promise((r) => setTimeout(r, 1500));
+            const c = process.cpuUsage(c0);
+            live.close();
+            console.log(JSON.stringify({ backend: live.backend, errors: live.errors, cpuMs: (c.user + c.system) / 1000 }));
+          `;
+          const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+          expect(r.status, r.stderr).toBe(0);
+          const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { backend: string; errors: string[]; cpuMs: number };
+          expect(out.backend).toMatch(/^stalepin-pcap/);
+          expect(out.errors).toHaveLength(1);
+          expect(out.errors[0]).toMatch(/^capture on sp-cap0 stopped: /);
+          // Polling a dead descriptor would spin a core: 1.5 s of it would be ~1500 ms.
+          expect(out.cpuMs).toBeLessThan(300);
+        } finally {
+          execFileSync('ip', ['netns', 'del', ns]);
+        }
+      },
+      40_000,
+    );
   }
 
   it.skipIf(skip !== undefined)('an unknown interface is one clear error', async () => {
