@@ -93,23 +93,22 @@ static void shut(handle_t *hd) {
   }
 }
 
-/* Hand the batch to JavaScript. Returns 0 when the handle was closed meanwhile. */
-static int deliver(handle_t *hd) {
-  if (hd->count == 0) return 1;
+/*
+ * Call onBatch(count, bytes[, error]) on the main thread. Returns 0 when onBatch closed the
+ * handle (it is gone then).
+ */
+static int invoke(handle_t *hd, uint32_t count, uint32_t bytes, const char *error) {
   napi_env env = hd->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return 1;
-  napi_value cb, recv, argv[2];
-  uint32_t count = hd->count;
-  size_t used = hd->used;
-  hd->count = 0;
-  hd->used = 0;
+  napi_value cb, recv, argv[3];
   napi_get_reference_value(env, hd->callback, &cb);
   napi_get_reference_value(env, hd->self, &recv);
   napi_create_uint32(env, count, &argv[0]);
-  napi_create_uint32(env, (uint32_t)used, &argv[1]);
+  napi_create_uint32(env, bytes, &argv[1]);
+  if (error) napi_create_string_utf8(env, error, NAPI_AUTO_LENGTH, &argv[2]);
   hd->dispatching = 1;
-  napi_status st = napi_call_function(env, recv, cb, 2, argv, NULL);
+  napi_status st = napi_call_function(env, recv, cb, error ? 3 : 2, argv, NULL);
   hd->dispatching = 0;
   if (st == napi_pending_exception) {
     napi_value err;
@@ -126,35 +125,23 @@ static int deliver(handle_t *hd) {
   return 1;
 }
 
+/* Hand the batch to JavaScript. Returns 0 when the handle was closed meanwhile. */
+static int deliver(handle_t *hd) {
+  if (hd->count == 0) return 1;
+  uint32_t count = hd->count;
+  size_t used = hd->used;
+  hd->count = 0;
+  hd->used = 0;
+  return invoke(hd, count, (uint32_t)used, NULL);
+}
+
 /*
  * The capture failed (the interface went away, the socket broke): stop polling, or a broken
  * descriptor would wake the loop forever, and tell JavaScript once, as onBatch(0, 0, message).
  */
 static void fail(handle_t *hd, const char *msg) {
   uv_poll_stop(&hd->poll);
-  napi_env env = hd->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value cb, recv, argv[3];
-  napi_get_reference_value(env, hd->callback, &cb);
-  napi_get_reference_value(env, hd->self, &recv);
-  napi_create_uint32(env, 0, &argv[0]);
-  napi_create_uint32(env, 0, &argv[1]);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &argv[2]);
-  hd->dispatching = 1;
-  napi_status st = napi_call_function(env, recv, cb, 3, argv, NULL);
-  hd->dispatching = 0;
-  if (st == napi_pending_exception) {
-    napi_value err;
-    napi_get_and_clear_last_exception(env, &err);
-    napi_fatal_exception(env, err);
-  }
-  napi_close_handle_scope(env, scope);
-  if (hd->closing) {
-    napi_delete_reference(env, hd->self);
-    hd->self = NULL;
-    shut(hd);
-  }
+  invoke(hd, 0, 0, msg);
 }
 
 /* Readable: drain what the kernel has, a bounded amount per wake-up so timers still run. */

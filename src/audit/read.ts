@@ -11,7 +11,7 @@ import { parseEndpoint } from '../core/address.js';
 import { StalepinError } from '../core/errors.js';
 import type { Timestamp } from '../core/time.js';
 import type { ConntrackEntry } from '../conntrack/entry.js';
-import { readLiveTable } from '../conntrack/live.js';
+import { readLiveTable, runTableChild, validNetns } from '../conntrack/live.js';
 import { parseConntrackFile, parseConntrackStream, type ParseSummary } from '../conntrack/parse.js';
 import { loadInventory, merge, readLiveRules, type Inventory, type InventoryService, type LiveKind } from '../inventory/index.js';
 import { classifyFailure } from '../inventory/live.js';
@@ -44,11 +44,6 @@ export interface TableRead {
   /** Wall clock (ms) when the read started and ended. */
   startMs: number;
   endMs: number;
-}
-
-function nowTs(): Timestamp {
-  const ms = Date.now();
-  return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 };
 }
 
 export async function readTable(
@@ -90,46 +85,19 @@ export async function readTable(
 /** `ipvsadm -Lnc`, streamed into the IPVS parser of conntrack/. */
 async function readLiveIpvs(onEntry: (e: ConntrackEntry) => void, netns: string | undefined, tools: Tools, signal?: AbortSignal): Promise<ParseSummary> {
   const bin = tools.ipvsadmBin ?? 'ipvsadm';
+  if (netns !== undefined) validNetns(netns);
   const argv = netns === undefined ? [bin, '-Lnc'] : [tools.ipBin ?? 'ip', 'netns', 'exec', netns, bin, '-Lnc'];
-  if (netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) throw new StalepinError('bad_usage', `--netns: not a namespace name: ${visible(netns)}`);
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: tools.env ?? process.env });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d: string) => {
-    if (stderr.length < 8192) stderr += d;
-  });
-  let spawnError: NodeJS.ErrnoException | undefined;
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('error', (e) => {
-      spawnError = e as NodeJS.ErrnoException;
-      resolve(null);
+  const r = await runTableChild(argv[0]!, argv.slice(1), { file: 'ipvsadm -Lnc', onEntry, ...(signal ? { signal } : {}), env: tools.env ?? process.env });
+  if (r.spawnError || r.code !== 0) {
+    throw classifyFailure(netns === undefined ? 'ipvsadm -Lnc' : `${bin} -Lnc`, 'ipvsadm', netns, {
+      stdout: '',
+      stderr: r.stderr,
+      code: r.code,
+      ...(r.spawnError ? { spawnError: r.spawnError } : {}),
     });
-    child.once('close', (code) => resolve(code));
-  });
-  const onAbort = (): void => void child.kill('SIGTERM');
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    let summary: ParseSummary | undefined;
-    let parseError: unknown;
-    try {
-      summary = await parseConntrackStream(child.stdout, { file: 'ipvsadm -Lnc', onEntry, now: nowTs() });
-    } catch (e) {
-      parseError = e;
-    }
-    const code = await exited;
-    if (spawnError || code !== 0) {
-      throw classifyFailure(netns === undefined ? 'ipvsadm -Lnc' : `${bin} -Lnc`, 'ipvsadm', netns, {
-        stdout: '',
-        stderr,
-        code,
-        ...(spawnError ? { spawnError } : {}),
-      });
-    }
-    if (parseError) throw parseError;
-    return summary!;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
   }
+  if (r.parseError !== undefined) throw r.parseError;
+  return r.summary!;
 }
 
 /**

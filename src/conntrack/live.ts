@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, promises as fs } from 'node:fs';
 import { StalepinError } from '../core/errors.js';
+import { visible } from '../report/visible.js';
 import type { ConntrackEntry } from './entry.js';
 import { parseConntrackStream, type ParseSummary } from './parse.js';
 
@@ -38,10 +39,11 @@ function nowTs(): { sec: number; nsec: number } {
   return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 };
 }
 
-function validNetns(name: string): void {
+/** Refuse a --netns value that is not a plain namespace name. */
+export function validNetns(name: string): void {
   // Names are files under /run/netns; refuse anything that could be a path or an option.
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name) || name.startsWith('-') || name === '.' || name === '..')
-    throw new StalepinError('bad_usage', `--netns: not a namespace name: ${name}`);
+    throw new StalepinError('bad_usage', `--netns: not a namespace name: ${visible(name)}`);
 }
 
 function command(opts: LiveOptions, args: string[]): { cmd: string; argv: string[] } {
@@ -63,15 +65,35 @@ export function classifyFailure(stderr: string, netns: string | undefined, what:
   return new StalepinError('bad_input', `${what} failed: ${first.trim().slice(0, 300)}`);
 }
 
-interface ChildRun {
+/** What a child that prints a conntrack or IPVS table left: its parse, and how it ended. */
+export interface ChildRun {
   summary?: ParseSummary;
+  /** The output did not parse (the child was stopped then). */
+  parseError?: unknown;
+  /** It could not be started (ENOENT: not installed; EACCES). */
   spawnError?: NodeJS.ErrnoException;
   code: number | null;
+  /** The first 8 KiB of its standard error, for classifying a failure. */
   stderr: string;
 }
 
-async function runChild(cmd: string, argv: string[], opts: LiveOptions, file: string): Promise<ChildRun> {
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+export interface TableChildOptions {
+  /** Name for the parser's error lines. */
+  file: string;
+  onEntry: (e: ConntrackEntry) => void;
+  onChunk?: () => Promise<void> | void;
+  /** Stops the child (SIGTERM) when raised. */
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Run a command whose standard output is a conntrack or IPVS table (conntrack -L or -E,
+ * ipvsadm -Lnc), parsing it as it streams out, never buffered whole. Nothing is thrown: the
+ * caller decides what a spawn error, an exit code or a parse error means for its command.
+ */
+export async function runTableChild(cmd: string, argv: string[], o: TableChildOptions): Promise<ChildRun> {
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? process.env });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
@@ -88,23 +110,28 @@ async function runChild(cmd: string, argv: string[], opts: LiveOptions, file: st
   const onAbort = (): void => {
     child.kill('SIGTERM');
   };
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     let summary: ParseSummary | undefined;
     let parseError: unknown;
     try {
-      summary = await parseConntrackStream(child.stdout, { file, onEntry: opts.onEntry, onChunk: opts.onChunk, now: nowTs() });
+      summary = await parseConntrackStream(child.stdout, { file: o.file, onEntry: o.onEntry, onChunk: o.onChunk, now: nowTs() });
     } catch (e) {
       parseError = e;
       child.kill('SIGTERM');
     }
     const code = await exited;
-    if (parseError && !spawnError && code === 0) throw parseError;
-    if (parseError && !spawnError && stderr === '') throw parseError;
-    return { summary, spawnError, code, stderr };
+    return { ...(summary ? { summary } : {}), ...(parseError !== undefined ? { parseError } : {}), ...(spawnError ? { spawnError } : {}), code, stderr };
   } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
+    o.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** runTableChild for conntrack: bad output is the error unless the child's own failure explains it. */
+async function runChild(cmd: string, argv: string[], opts: LiveOptions, file: string): Promise<ChildRun> {
+  const r = await runTableChild(cmd, argv, { file, onEntry: opts.onEntry, ...(opts.onChunk ? { onChunk: opts.onChunk } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  if (r.parseError !== undefined && !r.spawnError && (r.code === 0 || r.stderr === '')) throw r.parseError;
+  return r;
 }
 
 async function readProc(opts: LiveOptions): Promise<LiveSummary> {
