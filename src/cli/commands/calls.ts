@@ -93,13 +93,10 @@ const TABLE_SIZING_ROWS = 1000;
  * The table, written as rows arrive: column widths are set by the first TABLE_SIZING_ROWS rows
  * (all of them in a short list), so a long list streams instead of being held.
  */
-export class CallsTableWriter {
+class CallsTableWriter {
   private pending: string[][] | undefined = [];
   private widths: number[] = [];
   constructor(private readonly out: (s: string) => void) {}
-  add(c: CallRecord): void {
-    this.addCells(tableCells(c));
-  }
   addCells(cells: string[]): void {
     if (this.pending === undefined) this.out(this.line(cells));
     else if (this.pending.push(cells) >= TABLE_SIZING_ROWS) this.release();
@@ -121,14 +118,6 @@ export class CallsTableWriter {
   }
 }
 
-export function renderCallsTable(calls: CallRecord[]): string {
-  let text = '';
-  const w = new CallsTableWriter((s) => (text += s));
-  for (const c of calls) w.add(c);
-  w.end();
-  return text;
-}
-
 const CSV_HEAD = 'call_id,start,from,to,state,final_code,setup_s,messages,backends,end,end_reason\n';
 
 function csvLine(c: CallRecord): string {
@@ -137,10 +126,6 @@ function csvLine(c: CallRecord): string {
       .map(csvField)
       .join(',') + '\n'
   );
-}
-
-export function renderCallsCsv(calls: CallRecord[]): string {
-  return CSV_HEAD + calls.map(csvLine).join('');
 }
 
 /** A JSON array element at the indentation of `"calls": [...]` in the document. */
