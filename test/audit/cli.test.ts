@@ -5,7 +5,7 @@
  * refusals of --fix apply, IPVS tables, and one-line errors.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -49,7 +49,9 @@ describe('audit report formats', () => {
 
   it('table: rows per service and target, the finding blocks, TCP apart', async () => {
     const r = await runCli([...base, '--tcp', '--nodes', `${K}/inventory.json`, '--vip', '203.0.113.10:5060']);
-    expect(r.stdout).toMatch(/^audit of .*conntrack-after\.extended\.txt \(extended\) at 2026-11-23T/);
+    // A dump without its own read time is dated by its file's mtime (a fresh clone's: today).
+    const day = statSync(join(repoRoot, CT)).mtime.toISOString().slice(0, 10);
+    expect(r.stdout).toMatch(new RegExp(`^audit of .*conntrack-after\\.extended\\.txt \\(extended\\) at ${day}T`));
     expect(r.stdout).toMatch(/critical pinned-flow: udp 203\.0\.113\.2:5080 -> 203\.0\.113\.10:5060 is pinned to 198\.51\.100\.11:5060, which is terminated/);
     expect(r.stdout).toContain(`fix: ${PINNED}`);
     // TIME_WAIT TCP to the dead backend is a closed connection: not flagged.
