@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -331,6 +331,24 @@ describe.skipIf(why !== undefined)('stalepin watch on loopback', () => {
     const r = spawnSync('capsh', ['--drop=cap_net_raw,cap_net_admin', '--', '-c', `"${process.execPath}" bin/stalepin watch -i lo --duration 1s`], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
     expect(r.stderr).toMatch(/CAP_NET_RAW/);
     expect(r.status).toBe(2);
+  });
+
+  it('without any libpcap binding: one line saying what to install, exit 2', () => {
+    // The built CLI in a folder of its own: its dependencies, but neither cap nor native/build.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stalepin-nopcap-'));
+    try {
+      cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+      cpSync(path.join(ROOT, 'bin'), path.join(dir, 'bin'), { recursive: true });
+      cpSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+      mkdirSync(path.join(dir, 'node_modules'));
+      for (const n of readdirSync(path.join(ROOT, 'node_modules'))) if (n !== 'cap' && !n.startsWith('.')) symlinkSync(path.join(ROOT, 'node_modules', n), path.join(dir, 'node_modules', n));
+      const r = spawnSync(process.execPath, [path.join(dir, 'bin', 'stalepin'), 'watch', '-i', 'lo', '--duration', '1s'], { cwd: dir, encoding: 'utf8', timeout: 20_000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/live capture needs libpcap: apt-get install libpcap-dev g\+\+ make, then npm rebuild/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the capture path exists once built', () => {
