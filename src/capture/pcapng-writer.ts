@@ -5,6 +5,7 @@
  * Blocks are encoded into one reused scratch buffer and handed to a sink (memory or file).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { concatBytes } from './writer.js';
 
 export interface PcapngInterfaceOptions {
   linkType: number;
@@ -171,13 +172,7 @@ function utf8(s: string): Uint8Array {
 export function encodePcapng(build: (w: PcapngWriter) => void): Uint8Array {
   const parts: Uint8Array[] = [];
   build(new PcapngWriter((b) => parts.push(b.slice())));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** pcapng writer to a file, gathering blocks in a 1 MiB buffer (one write call per megabyte). */

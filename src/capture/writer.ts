@@ -48,6 +48,11 @@ export function encodePcap(o: PcapWriteOptions, packets: PcapPacket[]): Uint8Arr
   for (const p of packets) {
     parts.push(pcapRecordHeader(o, p.sec, p.nsec, p.data.length, p.origLen ?? p.data.length), p.data);
   }
+  return concatBytes(parts);
+}
+
+/** The parts one after another in one new array (in-memory files: fixtures and tests). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
   let off = 0;
   for (const x of parts) {

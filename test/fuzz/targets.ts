@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { Anomalies } from '../../src/core/anomalies.js';
 import { forEachFrame, newFrame, type Frame } from '../../src/capture/index.js';
+import { concatBytes } from '../../src/capture/writer.js';
 import { Decoder, newPacket } from '../../src/decode/decoder.js';
 import { TcpReassembler } from '../../src/decode/tcp-reassembly.js';
 import { DecodeStatus, type Packet, type StreamSink, type TcpStream } from '../../src/decode/types.js';
@@ -343,15 +344,6 @@ async function sipSeeds(): Promise<Uint8Array[]> {
   return [...seeds.values(), ...hand.map((s) => enc.encode(s))];
 }
 
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -430,7 +422,7 @@ export const targets: FuzzTarget[] = [
     async seeds() {
       const s = await sipSeeds();
       const joined: Uint8Array[] = [];
-      for (let i = 0; i < s.length; i += 4) joined.push(concatAll(s.slice(i, i + 4)));
+      for (let i = 0; i < s.length; i += 4) joined.push(concatBytes(s.slice(i, i + 4)));
       return withRegressions('sip-stream', joined);
     },
     run: runStream,

@@ -2,6 +2,7 @@
  * Frame builders for the fixture generator and table-driven decoder tests. Deterministic:
  * no clocks, no randomness; checksums computed.
  */
+import { concatBytes } from '../../src/capture/writer.js';
 
 export const ETH_IPV4 = 0x0800;
 export const ETH_IPV6 = 0x86dd;
@@ -28,13 +29,7 @@ export function ip6(text: string): Uint8Array {
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 export function u16(v: number): Uint8Array {
