@@ -5,6 +5,9 @@ import { encodePcap } from '../../src/capture/writer.js';
 import { ETH_IPV4, ethernet, ip4, ipv4, tcp, udp4Frame } from '../gen/packets.js';
 import { repoRoot, runCli } from '../helpers/cli.js';
 import { request, response, sipText } from './helpers.js';
+import { callRecord, jsonElement } from '../../src/cli/commands/calls.js';
+import { jsonText } from '../../src/report/json-text.js';
+import type { SipCall } from '../../src/sip/transactions.js';
 
 const dec = new TextDecoder();
 const BASE = 1_700_000_000;
@@ -245,3 +248,44 @@ describe('golden output on lab fixtures', () => {
 });
 
 void dec;
+
+describe('calls json element', () => {
+  const base: SipCall = {
+    id: 1,
+    callId: 'a"b\\c\u001b[31m\u009b\u2028',
+    fromTag: 'f',
+    toTag: '',
+    from: 'sip:\u202eevil@example.com',
+    to: 'sip:bob@example.com\u007f',
+    startSec: BASE,
+    startNsec: 123456789,
+    precision: 9,
+    transport: 'udp',
+    state: 'failed',
+    finalCode: 486,
+    setupNs: 100_000_000,
+    ringNs: -1,
+    endSec: BASE + 1,
+    endNsec: 5,
+    endReason: 'failure',
+    addresses: ['192.0.2.1:5060', '[2001:db8::1]:5060'],
+    backends: [],
+    messages: 4,
+    inviteTx: 1,
+    unansweredInvites: 0,
+    evicted: false,
+  };
+  const reference = (c: SipCall): string => '    ' + jsonText(callRecord(c), 2).replace(/\n/g, '\n    ');
+  it('is the indented jsonText of the record, for hostile strings, empty and full arrays, nulls', () => {
+    const cases: SipCall[] = [
+      base,
+      { ...base, endReason: undefined, setupNs: -1, ringNs: 0, backends: ['198.51.100.11:5060'], addresses: [], evicted: true, precision: 6, startNsec: 1000 },
+      { ...base, callId: '', from: '', to: '\u{1f600}\ud800', state: 'in-call', finalCode: 0 },
+    ];
+    for (const c of cases) {
+      const text = jsonElement(c);
+      expect(text).toBe(reference(c));
+      expect(JSON.parse(text)).toEqual(callRecord(c));
+    }
+  });
+});
