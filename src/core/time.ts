@@ -26,9 +26,28 @@ const pad2 = (n: number): string => (n < 10 ? '0' + n : String(n));
  * Works for any second count Date can represent; the fraction comes from nsec, never a float.
  */
 export function formatIso(sec: number, nsec: number, precision = 9): string {
+  // Reports print runs of times within the same second (a call's start and end, a flow's
+  // INVITEs): the date and clock part is made once per second, not once per time printed.
+  let base = lastBase;
+  if (sec !== lastSec) {
+    const b = isoSeconds(sec);
+    if (b === undefined) return `@${sec}.${String(nsec).padStart(9, '0')}`;
+    base = lastBase = b;
+    lastSec = sec;
+  }
+  if (precision <= 0) return base + 'Z';
+  const p = precision > 9 ? 9 : precision;
+  return base + '.' + (nsec >= 1e8 ? String(nsec) : String(nsec).padStart(9, '0')).slice(0, p) + 'Z';
+}
+
+let lastSec = NaN;
+let lastBase = '';
+
+/** "YYYY-MM-DDTHH:MM:SS" of a Unix second, undefined when Date cannot represent it. */
+function isoSeconds(sec: number): string | undefined {
   const d = new Date(sec * 1000);
-  if (Number.isNaN(d.getTime())) return `@${sec}.${String(nsec).padStart(9, '0')}`;
-  const base =
+  if (Number.isNaN(d.getTime())) return undefined;
+  return (
     String(d.getUTCFullYear()).padStart(4, '0') +
     '-' +
     pad2(d.getUTCMonth() + 1) +
@@ -39,10 +58,8 @@ export function formatIso(sec: number, nsec: number, precision = 9): string {
     ':' +
     pad2(d.getUTCMinutes()) +
     ':' +
-    pad2(d.getUTCSeconds());
-  if (precision <= 0) return base + 'Z';
-  const p = precision > 9 ? 9 : precision;
-  return base + '.' + String(nsec).padStart(9, '0').slice(0, p) + 'Z';
+    pad2(d.getUTCSeconds())
+  );
 }
 
 /**
