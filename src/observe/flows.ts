@@ -11,7 +11,7 @@
  * - Lost-INVITE records: `maxLostPerFlow` per flow, `maxLostTotal` in all (`droppedLost`).
  * - Addresses heard from: `maxHeard` (`droppedHeard`).
  */
-import type { BackendActivity, Flow, ForwardingHow, InviteRecord, Stamp } from './types.js';
+import type { BackendActivity, Flow, ForwardingHow, InviteRecord, Stamp, TargetUse } from './types.js';
 import { earlier, later, stamp, tOf } from './types.js';
 
 export interface FlowLimits {
@@ -70,16 +70,6 @@ export function newFlow(o: Pick<InviteOutcome, 'transport' | 'client' | 'clientI
   };
 }
 
-/** When an address last (and first) sent a SIP message, without an object per message. */
-interface Heard {
-  fs: number;
-  fn: number;
-  ls: number;
-  ln: number;
-  p: number;
-  n: number;
-}
-
 /** Answered INVITEs per client host, backend and transport: the incident signature survives retirement. */
 export interface HostUse {
   udp: number;
@@ -87,21 +77,180 @@ export interface HostUse {
   lastT: number;
 }
 
-interface FlowState {
-  flow: Flow;
-  lastT: number;
-  /** Distinct Call-IDs seen (at most maxCallIdsPerFlow; most flows carry one call). */
-  callIds: string[];
+/** Stamp time as `tOf` computes it, from its parts (no Stamp object needed). */
+const secs = (sec: number, nsec: number): number => sec + nsec * 1e-9;
+
+/**
+ * A flow while it is in the table. A Flow holds four Stamp objects, a Map of targets and a
+ * record per target; at 400 new client ports a second and a 152 s idle window that was about
+ * 1 KB for each of 55,000 live flows. Here times are kept as their seconds and nanoseconds
+ * (small integers, stored in the object itself) and the first target inline, so the usual flow
+ * (one backend, every INVITE answered) is this one object. sorted() makes the Flow objects.
+ * Comparisons go through the same float seconds as tOf, so the outcome is the Flow's.
+ */
+class FlowRec {
+  invites = 0;
+  answered = 0;
+  unanswered = 0;
+  notForwarded = 0;
+  lostOmitted = 0;
+  /** Distinct Call-IDs counted (up to maxCallIdsPerFlow). */
+  calls = 0;
+  /** The first Call-ID, then the list once there are more. */
+  callIds: string | string[];
+  firstSec: number;
+  firstNsec: number;
+  firstP: number;
+  lastSec: number;
+  lastNsec: number;
+  lastP: number;
+  /** Last answered INVITE (seconds as tOf gives them), -Infinity for none. */
+  lastAnsweredT = -Infinity;
+  /** The first target, inline (undefined until one is seen); later targets are in `more`. */
+  target: string | undefined = undefined;
+  how: ForwardingHow = 'egress-copy';
+  tInvites = 0;
+  tAnswered = 0;
+  tUnanswered = 0;
+  tFirstSec = 0;
+  tFirstNsec = 0;
+  tFirstP = 0;
+  tLastSec = 0;
+  tLastNsec = 0;
+  tLastP = 0;
+  /** -1: none answered. */
+  tAnsSec = -1;
+  tAnsNsec = 0;
+  tAnsP = 0;
+  more: TargetUse[] | undefined = undefined;
+  lost: InviteRecord[] | undefined = undefined;
+  /** Last INVITE whose target was seen: the target and when (lfSec -1: none). */
+  lfTarget = '';
+  lfSec = -1;
+  lfNsec = 0;
+  lfP = 0;
+  /** Largest INVITE time seen (float seconds), what idle retirement goes by. */
+  activeT: number;
+  /** The table's activity order (oldest first) and the chain of flows sharing a client address. */
+  older: FlowRec | undefined = undefined;
+  newer: FlowRec | undefined = undefined;
+  sameClient: FlowRec | undefined = undefined;
+
+  constructor(
+    readonly transport: 'udp' | 'tcp',
+    readonly client: string,
+    readonly clientIp: string,
+    readonly dst: string,
+    at: Stamp,
+    callId: string,
+  ) {
+    this.callIds = callId;
+    this.firstSec = this.lastSec = at.sec;
+    this.firstNsec = this.lastNsec = at.nsec;
+    this.firstP = this.lastP = at.precision;
+    this.activeT = tOf(at);
+  }
+
+  hasLost(): boolean {
+    return this.lost !== undefined || this.lostOmitted > 0 || this.notForwarded > 0;
+  }
+
+  /** The Flow this record stands for (new objects; lost records are shared). */
+  toFlow(): Flow {
+    const f = newFlow({ transport: this.transport, client: this.client, clientIp: this.clientIp, dst: this.dst, at: stamp(this.firstSec, this.firstNsec, this.firstP) });
+    f.last = stamp(this.lastSec, this.lastNsec, this.lastP);
+    f.invites = this.invites;
+    f.answered = this.answered;
+    f.unanswered = this.unanswered;
+    f.calls = this.calls;
+    f.notForwarded = this.notForwarded;
+    f.lostOmitted = this.lostOmitted;
+    f.lastAnsweredT = this.lastAnsweredT;
+    if (this.lost !== undefined) f.lost = this.lost;
+    if (this.target !== undefined) {
+      f.targets.set(this.target, {
+        target: this.target,
+        how: this.how,
+        invites: this.tInvites,
+        answered: this.tAnswered,
+        unanswered: this.tUnanswered,
+        first: stamp(this.tFirstSec, this.tFirstNsec, this.tFirstP),
+        last: stamp(this.tLastSec, this.tLastNsec, this.tLastP),
+        lastAnswered: this.tAnsSec < 0 ? undefined : stamp(this.tAnsSec, this.tAnsNsec, this.tAnsP),
+      });
+      if (this.more !== undefined) for (const u of this.more) f.targets.set(u.target, { ...u });
+    }
+    if (this.lfSec >= 0) {
+      const at = stamp(this.lfSec, this.lfNsec, this.lfP);
+      f.lastForwarded = { target: this.lfTarget, at, t: tOf(at) };
+    }
+    return f;
+  }
+}
+
+/**
+ * When each address last (and first) sent a SIP message, and how many: one row of typed columns
+ * per address, found through a Map from the address to its row (no object per address).
+ */
+class HeardColumns {
+  readonly rows = new Map<string, number>();
+  private cap = 1024;
+  firstSec: Float64Array = new Float64Array(this.cap);
+  firstNsec: Int32Array = new Int32Array(this.cap);
+  lastSec: Float64Array = new Float64Array(this.cap);
+  lastNsec: Int32Array = new Int32Array(this.cap);
+  precision: Uint8Array = new Uint8Array(this.cap);
+  count: Float64Array = new Float64Array(this.cap);
+
+  /** A new row for `address`, first and last heard at (sec, nsec). */
+  add(address: string, sec: number, nsec: number, precision: number): void {
+    const i = this.rows.size;
+    if (i === this.cap) this.grow();
+    this.rows.set(address, i);
+    this.firstSec[i] = this.lastSec[i] = sec;
+    this.firstNsec[i] = this.lastNsec[i] = nsec;
+    this.precision[i] = precision;
+    this.count[i] = 1;
+  }
+
+  private grow(): void {
+    const n = this.cap * 2;
+    const f64 = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    const i32 = (a: Int32Array): Int32Array => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    this.firstSec = f64(this.firstSec);
+    this.lastSec = f64(this.lastSec);
+    this.count = f64(this.count);
+    this.firstNsec = i32(this.firstNsec);
+    this.lastNsec = i32(this.lastNsec);
+    const p = new Uint8Array(n);
+    p.set(this.precision);
+    this.precision = p;
+    this.cap = n;
+  }
 }
 
 export class FlowTable {
-  private readonly live = new Map<string, FlowState>();
-  private readonly kept: Flow[] = [];
+  /** Live flows by client address (flows of one client to other addresses or over the other transport are chained). */
+  private readonly live = new Map<string, FlowRec>();
+  private liveCount = 0;
+  /** Live flows in order of last activity: the oldest is retired first. */
+  private oldest: FlowRec | undefined = undefined;
+  private newest: FlowRec | undefined = undefined;
+  /** Flows idle past the window that lost calls: kept for the report. */
+  private readonly kept: FlowRec[] = [];
   readonly backends = new Map<string, BackendActivity>();
   /** INVITE counts per destination address (for backends captured directly). */
   readonly byDst = new Map<string, { invites: number; unanswered: number }>();
   readonly hosts = new Map<string, Map<string, HostUse>>();
-  private readonly heardTable = new Map<string, Heard>();
+  private readonly heardTable = new HeardColumns();
   private lostTotal = 0;
   private sinceSweep = 0;
   droppedFlows = 0;
@@ -112,7 +261,7 @@ export class FlowTable {
   constructor(private readonly limits: FlowLimits = defaultFlowLimits) {}
 
   get size(): number {
-    return this.live.size + this.kept.length;
+    return this.liveCount + this.kept.length;
   }
 
   backend(address: string): BackendActivity {
@@ -124,36 +273,62 @@ export class FlowTable {
     return b;
   }
 
+  private find(transport: 'udp' | 'tcp', client: string, dst: string): FlowRec | undefined {
+    for (let r = this.live.get(client); r !== undefined; r = r.sameClient) if (r.dst === dst && r.transport === transport) return r;
+    return undefined;
+  }
+
+  /** Put r at the newest end of the activity order. */
+  private touch(r: FlowRec): void {
+    if (this.newest === r) return;
+    this.unlinkOrder(r);
+    r.older = this.newest;
+    if (this.newest === undefined) this.oldest = r;
+    else this.newest.newer = r;
+    this.newest = r;
+  }
+
+  private unlinkOrder(r: FlowRec): void {
+    const o = r.older;
+    const n = r.newer;
+    if (o !== undefined) o.newer = n;
+    else if (this.oldest === r) this.oldest = n;
+    if (n !== undefined) n.older = o;
+    else if (this.newest === r) this.newest = o;
+    r.older = r.newer = undefined;
+  }
+
   addInvite(o: InviteOutcome): void {
-    const key = `${o.transport}|${o.client}|${o.dst}`;
-    const t = tOf(o.at);
-    let s = this.live.get(key);
-    if (s) {
-      // Move to the end: the live table stays in order of last activity, oldest first.
-      this.live.delete(key);
-      this.live.set(key, s);
-    } else {
+    const at = o.at;
+    const t = tOf(at);
+    let f = this.find(o.transport, o.client, o.dst);
+    if (f === undefined) {
       if (this.size >= this.limits.maxFlows) {
         this.droppedFlows++;
         return;
       }
-      s = { flow: newFlow(o), lastT: t, callIds: [] };
-      this.live.set(key, s);
+      f = new FlowRec(o.transport, o.client, o.clientIp, o.dst, at, o.callId);
+      f.sameClient = this.live.get(o.client);
+      this.live.set(o.client, f);
+      this.liveCount++;
+      f.calls = this.limits.maxCallIdsPerFlow > 0 ? 1 : 0;
+    } else {
+      if (t > f.activeT) f.activeT = t;
+      if (t < secs(f.firstSec, f.firstNsec)) {
+        f.firstSec = at.sec;
+        f.firstNsec = at.nsec;
+        f.firstP = at.precision;
+      }
+      if (t > secs(f.lastSec, f.lastNsec)) {
+        f.lastSec = at.sec;
+        f.lastNsec = at.nsec;
+        f.lastP = at.precision;
+      }
+      this.noteCallId(f, o.callId);
     }
-    const f = s.flow;
-    if (t > s.lastT) s.lastT = t;
+    // The table stays in order of last activity, oldest first.
+    this.touch(f);
     f.invites++;
-    f.first = earlier(f.first, o.at);
-    f.last = later(f.last, o.at);
-    if (s.callIds.length < this.limits.maxCallIdsPerFlow && !s.callIds.includes(o.callId)) {
-      // Exact-size arrays: push would reserve 16 slots for the one Call-ID most flows carry.
-      const ids = s.callIds;
-      const grown = new Array<string>(ids.length + 1);
-      for (let i = 0; i < ids.length; i++) grown[i] = ids[i]!;
-      grown[ids.length] = o.callId;
-      s.callIds = grown;
-      f.calls = grown.length;
-    }
     let d = this.byDst.get(o.dst);
     if (!d) this.byDst.set(o.dst, (d = { invites: 0, unanswered: 0 }));
     d.invites++;
@@ -165,31 +340,26 @@ export class FlowTable {
       d.unanswered++;
     }
     if (o.target !== undefined) {
-      let u = f.targets.get(o.target);
-      if (!u) {
-        u = { target: o.target, how: o.how ?? 'egress-copy', invites: 0, answered: 0, unanswered: 0, first: o.at, last: o.at, lastAnswered: undefined };
-        f.targets.set(o.target, u);
+      this.useTarget(f, o.target, o.how ?? 'egress-copy', at, t, o.answered);
+      if (o.answered) this.hostUse(o.clientIp, o.target, o.transport, t);
+      if (f.lfSec < 0 || t > secs(f.lfSec, f.lfNsec)) {
+        f.lfTarget = o.target;
+        f.lfSec = at.sec;
+        f.lfNsec = at.nsec;
+        f.lfP = at.precision;
       }
-      u.invites++;
-      u.first = earlier(u.first, o.at);
-      u.last = later(u.last, o.at);
-      if (o.answered) {
-        u.answered++;
-        u.lastAnswered = later(u.lastAnswered, o.at);
-        this.hostUse(o.clientIp, o.target, o.transport, t);
-      } else u.unanswered++;
-      if (!f.lastForwarded || t > f.lastForwarded.t) f.lastForwarded = { target: o.target, at: o.at, t };
       const b = this.backend(o.target);
       b.invites++;
       if (!o.answered) b.unanswered++;
     } else if (!o.answered) f.notForwarded++;
     if (!o.answered) {
-      if (f.lost.length >= this.limits.maxLostPerFlow || this.lostTotal >= this.limits.maxLostTotal) {
+      if ((f.lost !== undefined && f.lost.length >= this.limits.maxLostPerFlow) || this.lostTotal >= this.limits.maxLostTotal) {
         f.lostOmitted++;
         this.droppedLost++;
       } else {
-        const rec: InviteRecord = { callId: o.callId, at: o.at, t, target: o.target, how: o.how, sent: o.sent, timedOut: o.timedOut };
-        f.lost.push(rec);
+        const rec: InviteRecord = { callId: o.callId, at, t, target: o.target, how: o.how, sent: o.sent, timedOut: o.timedOut };
+        if (f.lost === undefined) f.lost = [rec];
+        else f.lost.push(rec);
         this.lostTotal++;
       }
     }
@@ -197,6 +367,65 @@ export class FlowTable {
       this.sinceSweep = 0;
       this.retireIdle(t);
     }
+  }
+
+  /** Count a Call-ID not seen on this flow before (up to the bound). */
+  private noteCallId(f: FlowRec, callId: string): void {
+    const ids = f.callIds;
+    if (typeof ids === 'string') {
+      if (ids === callId || this.limits.maxCallIdsPerFlow <= 1) return;
+      f.callIds = [ids, callId];
+    } else {
+      if (ids.length >= this.limits.maxCallIdsPerFlow || ids.includes(callId)) return;
+      ids.push(callId);
+    }
+    f.calls++;
+  }
+
+  private useTarget(f: FlowRec, target: string, how: ForwardingHow, at: Stamp, t: number, answered: boolean): void {
+    if (f.target === undefined || f.target === target) {
+      if (f.target === undefined) {
+        f.target = target;
+        f.how = how;
+        f.tFirstSec = f.tLastSec = at.sec;
+        f.tFirstNsec = f.tLastNsec = at.nsec;
+        f.tFirstP = f.tLastP = at.precision;
+      } else {
+        if (t < secs(f.tFirstSec, f.tFirstNsec)) {
+          f.tFirstSec = at.sec;
+          f.tFirstNsec = at.nsec;
+          f.tFirstP = at.precision;
+        }
+        if (t > secs(f.tLastSec, f.tLastNsec)) {
+          f.tLastSec = at.sec;
+          f.tLastNsec = at.nsec;
+          f.tLastP = at.precision;
+        }
+      }
+      f.tInvites++;
+      if (answered) {
+        f.tAnswered++;
+        if (f.tAnsSec < 0 || t > secs(f.tAnsSec, f.tAnsNsec)) {
+          f.tAnsSec = at.sec;
+          f.tAnsNsec = at.nsec;
+          f.tAnsP = at.precision;
+        }
+      } else f.tUnanswered++;
+      return;
+    }
+    // A second backend for one flow: rare (a failover), so plain records.
+    let u = f.more?.find((x) => x.target === target);
+    if (u === undefined) {
+      u = { target, how, invites: 0, answered: 0, unanswered: 0, first: at, last: at, lastAnswered: undefined };
+      f.more = f.more === undefined ? [u] : [...f.more, u];
+    }
+    u.invites++;
+    u.first = earlier(u.first, at);
+    u.last = later(u.last, at);
+    if (answered) {
+      u.answered++;
+      u.lastAnswered = later(u.lastAnswered, at);
+    } else u.unanswered++;
   }
 
   private hostUse(ip: string, target: string, transport: 'udp' | 'tcp', t: number): void {
@@ -211,34 +440,47 @@ export class FlowTable {
   /** Retire flows idle since before `now - idleS`; keep the ones that lost calls. */
   private retireIdle(now: number): void {
     const limit = now - this.limits.idleS;
-    for (const [key, s] of this.live) {
-      if (s.lastT >= limit) break; // in order of last activity: the rest are newer
-      this.live.delete(key);
-      if (s.flow.lost.length || s.flow.lostOmitted || s.flow.notForwarded) this.kept.push(s.flow);
+    for (let r = this.oldest; r !== undefined && r.activeT < limit; r = this.oldest) {
+      this.unlinkOrder(r);
+      this.unlinkClient(r);
+      if (r.hasLost()) this.kept.push(r);
       else this.flowsRetired++;
     }
   }
 
+  private unlinkClient(r: FlowRec): void {
+    const head = this.live.get(r.client);
+    if (head === r) {
+      if (r.sameClient === undefined) this.live.delete(r.client);
+      else this.live.set(r.client, r.sameClient);
+    } else for (let p = head; p !== undefined; p = p.sameClient) if (p.sameClient === r) p.sameClient = r.sameClient;
+    r.sameClient = undefined;
+    this.liveCount--;
+  }
+
   /** A SIP message sent by `address`: it is alive at that time. */
   heard(address: string, sec: number, nsec: number, precision: number): void {
-    let h = this.heardTable.get(address);
-    if (!h) {
-      if (this.heardTable.size >= this.limits.maxHeard) {
+    const h = this.heardTable;
+    const i = h.rows.get(address);
+    if (i === undefined) {
+      if (h.rows.size >= this.limits.maxHeard) {
         this.droppedHeard++;
         return;
       }
-      this.heardTable.set(address, { fs: sec, fn: nsec, ls: sec, ln: nsec, p: precision, n: 1 });
+      h.add(address, sec, nsec, precision);
       return;
     }
-    h.n++;
-    if (sec > h.ls || (sec === h.ls && nsec > h.ln)) {
-      h.ls = sec;
-      h.ln = nsec;
-    } else if (sec < h.fs || (sec === h.fs && nsec < h.fn)) {
-      h.fs = sec;
-      h.fn = nsec;
+    h.count[i]++;
+    const ls = h.lastSec[i]!;
+    const fs = h.firstSec[i]!;
+    if (sec > ls || (sec === ls && nsec > h.lastNsec[i]!)) {
+      h.lastSec[i] = sec;
+      h.lastNsec[i] = nsec;
+    } else if (sec < fs || (sec === fs && nsec < h.firstNsec[i]!)) {
+      h.firstSec[i] = sec;
+      h.firstNsec[i] = nsec;
     }
-    if (precision > h.p) h.p = precision;
+    if (precision > h.precision[i]!) h.precision[i] = precision;
   }
 
   icmpUnreachable(about: string, from: string, type: number, code: number, at: Stamp): void {
@@ -251,20 +493,26 @@ export class FlowTable {
   /** Backend activity with what was heard from it, for the addresses asked about. */
   activity(address: string): BackendActivity | undefined {
     const b = this.backends.get(address);
-    const h = this.heardTable.get(address);
-    if (!b && !h) return undefined;
+    const h = this.heardTable;
+    const i = h.rows.get(address);
+    if (!b && i === undefined) return undefined;
     const out: BackendActivity = b ? { ...b } : { address, lastHeard: undefined, firstHeard: undefined, messagesSent: 0, icmp: undefined, invites: 0, unanswered: 0 };
-    if (h) {
-      out.lastHeard = stamp(h.ls, h.ln, h.p);
-      out.firstHeard = stamp(h.fs, h.fn, h.p);
-      out.messagesSent = h.n;
+    if (i !== undefined) {
+      out.lastHeard = stamp(h.lastSec[i]!, h.lastNsec[i]!, h.precision[i]!);
+      out.firstHeard = stamp(h.firstSec[i]!, h.firstNsec[i]!, h.precision[i]!);
+      out.messagesSent = h.count[i]!;
     }
     return out;
   }
 
-  /** Every flow still held (live and kept), sorted for stable output, lost lists in time order. */
+  /**
+   * Every flow still held (kept, then live in order of activity), as Flow objects made now,
+   * sorted for stable output, lost lists in time order.
+   */
   sorted(): Flow[] {
-    const out = [...this.kept, ...[...this.live.values()].map((s) => s.flow)];
+    const out: Flow[] = [];
+    for (const r of this.kept) out.push(r.toFlow());
+    for (let r = this.oldest; r !== undefined; r = r.newer) out.push(r.toFlow());
     for (const f of out) f.lost.sort((a, b) => a.t - b.t);
     return out.sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : a.transport < b.transport ? -1 : a.transport > b.transport ? 1 : a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0));
   }
