@@ -125,7 +125,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     error = run.error;
   }
 
-  const flows = analyzer.flows.sorted();
+  const flows = analyzer.flows.sorted(true);
   const result = evaluate(flows, analyzer.flows, {
     ...defaultRuleOptions,
     udpTimeoutS: opts.udpTimeoutS,

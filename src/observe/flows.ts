@@ -507,12 +507,32 @@ export class FlowTable {
 
   /**
    * Every flow still held (kept, then live in order of activity), as Flow objects made now,
-   * sorted for stable output, lost lists in time order.
+   * sorted for stable output, lost lists in time order. With `release` the table lets go of
+   * each record as its Flow is made (it holds no flows afterwards): at the end of a run the
+   * records and the Flows are then never all in memory together.
    */
-  sorted(): Flow[] {
+  sorted(release = false): Flow[] {
     const out: Flow[] = [];
-    for (const r of this.kept) out.push(r.toFlow());
-    for (let r = this.oldest; r !== undefined; r = r.newer) out.push(r.toFlow());
+    const kept = this.kept;
+    for (let i = 0; i < kept.length; i++) {
+      out.push(kept[i]!.toFlow());
+      if (release) kept[i] = undefined as unknown as FlowRec;
+    }
+    for (let r = this.oldest; r !== undefined; ) {
+      out.push(r.toFlow());
+      const next = r.newer;
+      if (release) {
+        r.older = r.newer = r.sameClient = undefined;
+        this.oldest = next;
+      }
+      r = next;
+    }
+    if (release) {
+      kept.length = 0;
+      this.live.clear();
+      this.liveCount = 0;
+      this.newest = undefined;
+    }
     for (const f of out) f.lost.sort((a, b) => a.t - b.t);
     return out.sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : a.transport < b.transport ? -1 : a.transport > b.transport ? 1 : a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0));
   }

@@ -2,14 +2,14 @@
 import { analyze } from '../../analysis/analyze.js';
 import { StalepinError } from '../../core/errors.js';
 import type { Severity } from '../../findings/types.js';
-import { emit } from '../../report/output.js';
+import { AtomicOutput, emit } from '../../report/output.js';
 import { TimelineObserver } from '../../observe/timeline.js';
 import { renderHtml } from '../../report/html/index.js';
 import { renderJunit, renderMarkdown, renderTable } from '../../report/render-analyze.js';
 import { progressBar } from '../progress.js';
 import { durationOption, failOnExitCode, parseSipPorts, printWarnings, sipPortsOption, timeOption } from '../shared.js';
 import type { CommandSpec } from '../spec.js';
-import { jsonText } from '../../report/json-text.js';
+import { writeJsonText } from '../../report/json-text.js';
 
 interface AnalyzeCliOptions {
   conntrack: string[];
@@ -86,17 +86,26 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or unrea
     });
     progress.done();
     if (!o.quiet) printWarnings(io, report.warnings);
-    const text =
-      o.format === 'json'
-        ? jsonText(report, 2) + '\n'
-        : o.format === 'junit'
+    if (o.format === 'json') {
+      const out = await AtomicOutput.open(o.output, io.stdout);
+      try {
+        writeJsonText(report as unknown as Record<string, unknown>, (s) => out.write(s));
+      } catch (e) {
+        out.abort();
+        throw e;
+      }
+      await out.commit('\n');
+    } else {
+      const text =
+        o.format === 'junit'
           ? renderJunit(report, o.failOn)
           : o.format === 'markdown'
             ? renderMarkdown(report, timeline?.build(report.targets))
             : o.format === 'html'
               ? renderHtml(report, timeline!.build(report.targets))
               : renderTable(report, io.color && o.output === undefined);
-    await emit(o.output, text, io.stdout);
+      await emit(o.output, text, io.stdout);
+    }
     if (report.error) throw new StalepinError('bad_input', report.error);
     return failOnExitCode(report.findings, o.failOn);
   },
