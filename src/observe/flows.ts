@@ -104,8 +104,9 @@ class FlowRec {
   lastSec: number;
   lastNsec: number;
   lastP: number;
-  /** Last answered INVITE (seconds as tOf gives them), -Infinity for none. */
-  lastAnsweredT = -Infinity;
+  /** Last answered INVITE (lastAnsSec -1: none). */
+  lastAnsSec = -1;
+  lastAnsNsec = 0;
   /** The first target, inline (undefined until one is seen); later targets are in `more`. */
   target: string | undefined = undefined;
   how: ForwardingHow = 'egress-copy';
@@ -123,14 +124,12 @@ class FlowRec {
   tAnsNsec = 0;
   tAnsP = 0;
   more: TargetUse[] | undefined = undefined;
+  /**
+   * Last INVITE whose target was seen, once there is more than one target. With one it is
+   * that target's last INVITE, so nothing is kept for it.
+   */
+  lastFwd: { target: string; at: Stamp; t: number } | undefined = undefined;
   lost: InviteRecord[] | undefined = undefined;
-  /** Last INVITE whose target was seen: the target and when (lfSec -1: none). */
-  lfTarget = '';
-  lfSec = -1;
-  lfNsec = 0;
-  lfP = 0;
-  /** Largest INVITE time seen (float seconds), what idle retirement goes by. */
-  activeT: number;
   /** The table's activity order (oldest first) and the chain of flows sharing a client address. */
   older: FlowRec | undefined = undefined;
   newer: FlowRec | undefined = undefined;
@@ -148,7 +147,11 @@ class FlowRec {
     this.firstSec = this.lastSec = at.sec;
     this.firstNsec = this.lastNsec = at.nsec;
     this.firstP = this.lastP = at.precision;
-    this.activeT = tOf(at);
+  }
+
+  /** Largest INVITE time seen (float seconds as tOf gives them): what idle retirement goes by. */
+  activeT(): number {
+    return secs(this.lastSec, this.lastNsec);
   }
 
   hasLost(): boolean {
@@ -165,7 +168,7 @@ class FlowRec {
     f.calls = this.calls;
     f.notForwarded = this.notForwarded;
     f.lostOmitted = this.lostOmitted;
-    f.lastAnsweredT = this.lastAnsweredT;
+    f.lastAnsweredT = this.lastAnsSec < 0 ? -Infinity : secs(this.lastAnsSec, this.lastAnsNsec);
     if (this.lost !== undefined) f.lost = this.lost;
     if (this.target !== undefined) {
       f.targets.set(this.target, {
@@ -180,9 +183,10 @@ class FlowRec {
       });
       if (this.more !== undefined) for (const u of this.more) f.targets.set(u.target, { ...u });
     }
-    if (this.lfSec >= 0) {
-      const at = stamp(this.lfSec, this.lfNsec, this.lfP);
-      f.lastForwarded = { target: this.lfTarget, at, t: tOf(at) };
+    if (this.lastFwd !== undefined) f.lastForwarded = { ...this.lastFwd };
+    else if (this.target !== undefined) {
+      const at = stamp(this.tLastSec, this.tLastNsec, this.tLastP);
+      f.lastForwarded = { target: this.target, at, t: tOf(at) };
     }
     return f;
   }
@@ -313,7 +317,6 @@ export class FlowTable {
       this.liveCount++;
       f.calls = this.limits.maxCallIdsPerFlow > 0 ? 1 : 0;
     } else {
-      if (t > f.activeT) f.activeT = t;
       if (t < secs(f.firstSec, f.firstNsec)) {
         f.firstSec = at.sec;
         f.firstNsec = at.nsec;
@@ -334,7 +337,10 @@ export class FlowTable {
     d.invites++;
     if (o.answered) {
       f.answered++;
-      if (t > f.lastAnsweredT) f.lastAnsweredT = t;
+      if (f.lastAnsSec < 0 || t > secs(f.lastAnsSec, f.lastAnsNsec)) {
+        f.lastAnsSec = at.sec;
+        f.lastAnsNsec = at.nsec;
+      }
     } else {
       f.unanswered++;
       d.unanswered++;
@@ -342,12 +348,6 @@ export class FlowTable {
     if (o.target !== undefined) {
       this.useTarget(f, o.target, o.how ?? 'egress-copy', at, t, o.answered);
       if (o.answered) this.hostUse(o.clientIp, o.target, o.transport, t);
-      if (f.lfSec < 0 || t > secs(f.lfSec, f.lfNsec)) {
-        f.lfTarget = o.target;
-        f.lfSec = at.sec;
-        f.lfNsec = at.nsec;
-        f.lfP = at.precision;
-      }
       const b = this.backend(o.target);
       b.invites++;
       if (!o.answered) b.unanswered++;
@@ -403,6 +403,7 @@ export class FlowTable {
         }
       }
       f.tInvites++;
+      if (f.lastFwd !== undefined && t > f.lastFwd.t) f.lastFwd = { target, at, t };
       if (answered) {
         f.tAnswered++;
         if (f.tAnsSec < 0 || t > secs(f.tAnsSec, f.tAnsNsec)) {
@@ -414,6 +415,11 @@ export class FlowTable {
       return;
     }
     // A second backend for one flow: rare (a failover), so plain records.
+    if (f.lastFwd === undefined) {
+      const last = stamp(f.tLastSec, f.tLastNsec, f.tLastP);
+      f.lastFwd = { target: f.target, at: last, t: tOf(last) };
+    }
+    if (t > f.lastFwd.t) f.lastFwd = { target, at, t };
     let u = f.more?.find((x) => x.target === target);
     if (u === undefined) {
       u = { target, how, invites: 0, answered: 0, unanswered: 0, first: at, last: at, lastAnswered: undefined };
@@ -440,7 +446,7 @@ export class FlowTable {
   /** Retire flows idle since before `now - idleS`; keep the ones that lost calls. */
   private retireIdle(now: number): void {
     const limit = now - this.limits.idleS;
-    for (let r = this.oldest; r !== undefined && r.activeT < limit; r = this.oldest) {
+    for (let r = this.oldest; r !== undefined && r.activeT() < limit; r = this.oldest) {
       this.unlinkOrder(r);
       this.unlinkClient(r);
       if (r.hasLost()) this.kept.push(r);
