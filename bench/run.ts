@@ -51,8 +51,10 @@ const rows: BenchRow[] = [];
 function target(row: BenchRow | undefined, minMBs: number, maxRssMB: number): void {
   if (!row || row.skipped || !row.bytes) return;
   const mbs = row.bytes / 1e6 / row.medianSec;
-  const met = mbs >= minMBs && row.peakRssMB < maxRssMB;
-  row.note = `target >= ${minMBs} MB/s and < ${maxRssMB} MB: ${met ? 'met' : `MISSED (${mbs.toFixed(0)} MB/s, ${row.peakRssMB.toFixed(0)} MB)`}`;
+  // Each half of the target on its own: one can be met while the other is not.
+  const speed = `>= ${minMBs} MB/s: ${mbs >= minMBs ? 'met' : `MISSED (${mbs.toFixed(0)} MB/s)`}`;
+  const rss = `< ${maxRssMB} MB: ${row.peakRssMB < maxRssMB ? 'met' : `MISSED (${row.peakRssMB.toFixed(0)} MB)`}`;
+  row.note = `target ${speed}; ${rss}`;
 }
 const { pcap, pcapng, packets } = ensureCorpus();
 
