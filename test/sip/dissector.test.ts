@@ -119,7 +119,7 @@ const cases: { name: string; dgrams: Dgram[] }[] = [
   { name: 'invalid (bad version), twice', dgrams: [{ ...CLIENT, ...toVip, payload: invalid }, { ...CLIENT, ...toBackend, payload: invalid }] },
   {
     name: 'more distinct messages than the reuse ring holds, then the first again',
-    dgrams: [...Array.from({ length: 6 }, (_, i) => ({ ...CLIENT, ...toVip, payload: request({ callId: `ring-${i}`, branch: `z9hG4bKring${i}` }) })), { ...CLIENT, ...toVip, payload: request({ callId: 'ring-0', branch: 'z9hG4bKring0' }) }],
+    dgrams: [...Array.from({ length: 20 }, (_, i) => ({ ...CLIENT, ...toVip, payload: request({ callId: `ring-${i}`, branch: `z9hG4bKring${i}` }) })), { ...CLIENT, ...toVip, payload: request({ callId: 'ring-0', branch: 'z9hG4bKring0' }) }],
   },
 ];
 
@@ -138,6 +138,43 @@ describe('SipDissector: reuse of identical datagrams', () => {
       expect(got.seen.map((s) => [s.src, s.dst, s.srcIp, s.dstIp])).toEqual(delivered.map((g) => [`${g.src}:${g.sport}`, `${g.dst}:${g.dport}`, g.src, g.dst]));
     });
   }
+});
+
+describe('SipDissector: which copies are reused', () => {
+  it('an LB copy that comes a dozen messages after the original is not parsed again; one that comes after 20 is', () => {
+    // The records are reused: what a message said is taken when it is delivered.
+    const delivered: SipMessage[] = [];
+    const callIds: string[] = [];
+    const an = new Anomalies();
+    const d = new SipDissector({
+      anomalies: an,
+      onMessage: (msg) => {
+        delivered.push(msg);
+        callIds.push(msg.callId);
+      },
+    });
+    const dec = new Decoder({ anomalies: an });
+    const frame = newFrame();
+    const pkt = newPacket();
+    const send = (g: Dgram, i: number): void => {
+      const bytes = udp4Frame(g.src, g.sport, g.dst, g.dport, g.payload, i + 1);
+      frame.buf = bytes;
+      frame.off = 0;
+      frame.capLen = frame.origLen = bytes.length;
+      dec.decode(frame, pkt);
+      d.udp(pkt);
+    };
+    const other = (k: number): Dgram => ({ ...CLIENT, ...toVip, payload: request({ callId: `between-${k}`, branch: `z9hG4bKb${k}` }) });
+    let n = 0;
+    send({ ...CLIENT, ...toVip, payload: inv }, n++);
+    for (let k = 0; k < 12; k++) send(other(k), n++);
+    send({ ...CLIENT, ...toBackend, payload: inv }, n++);
+    expect(delivered[13]).toBe(delivered[0]);
+    for (let k = 100; k < 120; k++) send(other(k), n++);
+    send({ ...CLIENT, ...toBackend, payload: inv }, n++);
+    expect(delivered[34]).not.toBe(delivered[0]);
+    expect(callIds[34]).toBe('dup-1');
+  });
 });
 
 describe('SipDissector: endpoint strings', () => {
