@@ -40,7 +40,7 @@ const NO_INFO: SipMessageInfo = { txId: 0, retransmission: false, forwardedCopy:
 
 export async function runSip(opts: SipRunOptions, handlers: SipRunHandlers): Promise<SipRunResult> {
   const anomalies = opts.anomalies ?? new Anomalies();
-  const tracker = new SipTracker({ ...opts.tracker, anomalies, onTransaction: handlers.onTransaction, onCall: handlers.onCall });
+  const tracker = new SipTracker({ ...opts.tracker, anomalies, onTransaction: handlers.onTransaction, onCall: handlers.onCall, messageInfo: handlers.onMessage !== undefined });
   const onMessage = handlers.onMessage;
   const dissector = new SipDissector({
     anomalies,

@@ -177,6 +177,13 @@ export interface TrackerOptions {
    * flow is served, and by which backend.
    */
   onFirstResponse?: (tx: SipTransaction) => void;
+  /**
+   * Does the caller read the per-message record track() returns (default true)? When nobody
+   * reads it and nobody listens for transactions (the `calls` command), the ACK of a 2xx makes
+   * no transaction of its own: it only ends its INVITE's linger and counts in its call. That
+   * transaction would carry nothing but its own txId and retransmission flag.
+   */
+  messageInfo?: boolean;
   /** RFC 3261 timer B / F: no response by then is "unanswered" (default 32 s). */
   timerBNs?: number;
   /** Provisional only for this long: given up as "no-final" (default 180 s, timer C). */
@@ -548,6 +555,8 @@ export class SipTracker {
   private readonly onCall: (call: SipCall) => void;
   private readonly withCalls: boolean;
   private readonly inviteOnly: boolean;
+  /** Nobody reads transactions or per-message records: calls are all that is asked for. */
+  private readonly callsOnly: boolean;
   /** Someone listens for finished transactions (else they are not summarised at all). */
   private readonly emitsTx: boolean;
   private readonly onRetx: ((tx: SipTransaction) => void) | undefined;
@@ -599,6 +608,7 @@ export class SipTracker {
     this.emitsTx = opts.onTransaction !== undefined;
     this.onRetx = opts.onRetransmission;
     this.onFirstResp = opts.onFirstResponse;
+    this.callsOnly = !this.emitsTx && opts.messageInfo === false && this.onRetx === undefined && this.onFirstResp === undefined;
     this.timerB = opts.timerBNs ?? DEFAULT_TIMER_B_NS;
     this.timerC = opts.timerCNs ?? 180e9;
     this.linger = opts.lingerNs ?? 32e9;
@@ -741,6 +751,11 @@ export class SipTracker {
       }
       if (this.inviteOnly) {
         this.acked(msg, t);
+        return;
+      }
+      if (this.callsOnly) {
+        this.acked(msg, t);
+        this.ackInCall(msg, ctx, t, info);
         return;
       }
       // ACK for a 2xx: a new branch, a transaction of its own that gets no response.
@@ -899,6 +914,18 @@ export class SipTracker {
     this.addAddress(call, ctx.dst);
     if (msg.isRequest) this.callRequest(call, tx, msg, ctx, t);
     else this.callResponse(call, tx, msg, ctx, t);
+  }
+
+  /** An ACK for a 2xx with no transaction of its own (callsOnly): it counts in its call. */
+  private ackInCall(msg: SipMessage, ctx: SipContext, t: number, info: SipMessageInfo): void {
+    if (!this.withCalls) return;
+    const call = this.findCall(msg);
+    if (call === undefined) return;
+    info.callRef = call.id;
+    call.messages++;
+    call.tLast = t;
+    this.addAddress(call, ctx.src);
+    this.addAddress(call, ctx.dst);
   }
 
   private findCall(msg: SipMessage): Call | undefined {

@@ -461,3 +461,84 @@ describe('SipTracker: responses beyond maxCopies', () => {
     });
   }
 });
+
+describe('SipTracker: calls only (no transaction or per-message reader)', () => {
+  /** The calls a tracker emits for the steps, with or without anyone reading transactions. */
+  function callsOf(steps: Step[], callsOnly: boolean) {
+    const an = new Anomalies();
+    const calls: SipCall[] = [];
+    const tr = new SipTracker(callsOnly ? { anomalies: an, onCall: (c) => calls.push(c), messageInfo: false } : { anomalies: an, onCall: (c) => calls.push(c), onTransaction: () => undefined });
+    const msg = new SipMessage();
+    const ctx = newSipContext();
+    for (const s of steps) {
+      parseSipMessage(s.msg, 0, s.msg.length, msg, an);
+      ctx.sec = 1_700_000_000 + Math.floor(s.t);
+      ctx.nsec = Math.round((s.t - Math.floor(s.t)) * 1e9);
+      ctx.src = s.src;
+      ctx.dst = s.dst;
+      tr.track(msg, ctx);
+    }
+    tr.finish();
+    return { calls, stats: tr.stats, anomalies: an.list() };
+  }
+
+  const ack = (o: MsgOpts, branch: string): Uint8Array => request({ ...o, method: 'ACK', branch, toTag: 'tt1' });
+  const inv2: MsgOpts = { callId: 'c2', branch: 'z9hG4bKinv2' };
+  const scenarios: [string, Step[]][] = [
+    [
+      'an LB call with every message seen arriving and forwarded, ACK copies and an ACK retransmission',
+      [
+        { t: 0, src: CLIENT, dst: VIP, msg: request(inv) },
+        { t: 0.0001, src: CLIENT, dst: BACKEND, msg: request(inv) },
+        { t: 0.1, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
+        { t: 0.1001, src: VIP, dst: CLIENT, msg: response(200, inv) },
+        { t: 0.2, src: CLIENT, dst: VIP, msg: ack(inv, 'z9hG4bKack1') },
+        { t: 0.2001, src: CLIENT, dst: BACKEND, msg: ack(inv, 'z9hG4bKack1') },
+        { t: 0.7, src: CLIENT, dst: VIP, msg: ack(inv, 'z9hG4bKack1') },
+        { t: 9, src: BACKEND, dst: CLIENT, msg: request(byeFromCallee) },
+        { t: 9.01, src: CLIENT, dst: BACKEND, msg: response(200, byeFromCallee) },
+      ],
+    ],
+    [
+      'an ACK for a call that already ended, an ACK for no call, a non-2xx ACK on the INVITE branch',
+      [
+        { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv2) },
+        { t: 0.1, src: BACKEND, dst: CLIENT, msg: response(486, inv2) },
+        { t: 0.11, src: CLIENT, dst: BACKEND, msg: ack(inv2, 'z9hG4bKinv2') },
+        { t: 30, src: CLIENT, dst: BACKEND, msg: ack(inv2, 'z9hG4bKlate') },
+        { t: 31, src: CLIENT, dst: BACKEND, msg: ack({ callId: 'nobody' }, 'z9hG4bKnobody') },
+      ],
+    ],
+    [
+      'a challenge (407, ACK), then the INVITE again, answered, and its ACK',
+      [
+        { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
+        { t: 0.1, src: BACKEND, dst: CLIENT, msg: response(407, inv) },
+        { t: 0.11, src: CLIENT, dst: BACKEND, msg: ack(inv, 'z9hG4bKinv1') },
+        { t: 0.2, src: CLIENT, dst: BACKEND, msg: request({ ...inv, cseq: 2, branch: 'z9hG4bKinv1b' }) },
+        { t: 0.5, src: BACKEND, dst: CLIENT, msg: response(200, { ...inv, cseq: 2, branch: 'z9hG4bKinv1b' }) },
+        { t: 0.6, src: CLIENT, dst: BACKEND, msg: request({ ...inv, cseq: 2, method: 'ACK', branch: 'z9hG4bKack2', toTag: 'tt1' }) },
+      ],
+    ],
+  ];
+  for (const [name, steps] of scenarios) {
+    it(`${name}: the same calls as with a transaction reader`, () => {
+      const lean = callsOf(steps, true);
+      const full = callsOf(steps, false);
+      expect(lean.calls.length).toBeGreaterThan(0);
+      expect(lean.calls).toEqual(full.calls);
+      expect(lean.anomalies).toEqual(full.anomalies);
+      expect(lean.stats.messages).toBe(full.stats.messages);
+      expect(lean.stats.inviteTransactions).toBe(full.stats.inviteTransactions);
+    });
+  }
+
+  it('the ACK of a 2xx makes no transaction, but counts in its call', () => {
+    const steps = scenarios[0]![1];
+    const lean = callsOf(steps, true);
+    const full = callsOf(steps, false);
+    expect(full.stats.transactions - lean.stats.transactions).toBe(1);
+    expect(lean.calls[0]!.messages).toBe(steps.length);
+    expect(lean.calls[0]!.addresses).toEqual([CLIENT, VIP, BACKEND]);
+  });
+});
