@@ -6,6 +6,7 @@ import type { AnomalyRecord, Warning } from '../core/anomalies.js';
 import type { Finding, Severity, Target } from '../findings/types.js';
 import type { Flow } from '../observe/types.js';
 import { isoOf } from '../observe/types.js';
+import { jsonString } from './json-text.js';
 
 export const REPORT_SCHEMA = 'stalepin/report@1';
 
@@ -80,6 +81,65 @@ export function reportFlows(flows: Flow[]): ReportFlow[] {
     })),
     notForwarded: f.notForwarded,
   }));
+}
+
+const jsonOrNull = (s: string | null): string => (s === null ? 'null' : jsonString(s));
+
+/**
+ * One element of the report's flows list as jsonText(flow, 2) prints it at the list's depth
+ * (indented by four), written directly: a report lists up to 20,000 flows.
+ */
+export function flowJson(f: ReportFlow): string {
+  let targets = '[]';
+  if (f.targets.length > 0) {
+    targets = '[';
+    for (let i = 0; i < f.targets.length; i++) {
+      const u = f.targets[i]!;
+      targets +=
+        (i ? ',\n        {' : '\n        {') +
+        '\n          "target": ' +
+        jsonString(u.target) +
+        ',\n          "how": ' +
+        jsonString(u.how) +
+        ',\n          "invites": ' +
+        u.invites +
+        ',\n          "answered": ' +
+        u.answered +
+        ',\n          "unanswered": ' +
+        u.unanswered +
+        ',\n          "first": ' +
+        jsonOrNull(u.first) +
+        ',\n          "last": ' +
+        jsonOrNull(u.last) +
+        '\n        }';
+    }
+    targets += '\n      ]';
+  }
+  return (
+    '{\n      "transport": ' +
+    jsonString(f.transport) +
+    ',\n      "client": ' +
+    jsonString(f.client) +
+    ',\n      "dst": ' +
+    jsonString(f.dst) +
+    ',\n      "invites": ' +
+    f.invites +
+    ',\n      "answered": ' +
+    f.answered +
+    ',\n      "unanswered": ' +
+    f.unanswered +
+    ',\n      "calls": ' +
+    f.calls +
+    ',\n      "first": ' +
+    jsonOrNull(f.first) +
+    ',\n      "last": ' +
+    jsonOrNull(f.last) +
+    ',\n      "targets": ' +
+    targets +
+    ',\n      "notForwarded": ' +
+    f.notForwarded +
+    '\n    }'
+  );
 }
 
 export function countBySeverity(findings: Finding[]): Record<Severity, number> {

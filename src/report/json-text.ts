@@ -13,11 +13,23 @@ export function jsonText(value: unknown, indent?: number): string {
 }
 
 /**
+ * jsonText of a string. Printable ASCII without a quote or a backslash (addresses, times, most
+ * Call-IDs) needs no escaping and is quoted as it is; anything else goes through jsonText.
+ */
+export function jsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return jsonText(s);
+  }
+  return '"' + s + '"';
+}
+
+/**
  * jsonText(value, 2) of a plain object, handed to `write` in pieces: the members one by one and
  * the elements of its array members one by one. A report whose flows list runs to megabytes is
  * then never one string (nor one buffer) in memory. The text is the same, byte for byte.
  */
-export function writeJsonText(value: Record<string, unknown>, write: (s: string) => void): void {
+export function writeJsonText(value: Record<string, unknown>, write: (s: string) => void, elements: Readonly<Record<string, (el: never) => string>> = {}): void {
   let first = true;
   write('{');
   for (const key of Object.keys(value)) {
@@ -27,9 +39,11 @@ export function writeJsonText(value: Record<string, unknown>, write: (s: string)
     write((first ? '\n  ' : ',\n  ') + jsonText(key) + ': ');
     first = false;
     if (Array.isArray(v) && v.length > 0) {
+      // A member's own renderer writes what jsonText would, indented by four, without the copies.
+      const render = elements[key] as ((el: unknown) => string) | undefined;
       for (let i = 0; i < v.length; i++) {
         const el = v[i] as unknown;
-        const text = el === undefined || typeof el === 'function' || typeof el === 'symbol' ? 'null' : jsonText(el, 2).replace(/\n/g, '\n    ');
+        const text = el === undefined || typeof el === 'function' || typeof el === 'symbol' ? 'null' : render !== undefined ? render(el) : jsonText(el, 2).replace(/\n/g, '\n    ');
         write((i === 0 ? '[\n    ' : ',\n    ') + text);
       }
       write('\n  ]');

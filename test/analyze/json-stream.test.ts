@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { jsonText, writeJsonText } from '../../src/report/json-text.js';
+import { jsonString, jsonText, writeJsonText } from '../../src/report/json-text.js';
+import { flowJson, type ReportFlow } from '../../src/report/analyze.js';
 
 function streamed(value: Record<string, unknown>): { text: string; pieces: number } {
   const parts: string[] = [];
@@ -25,5 +26,38 @@ describe('writeJsonText', () => {
     const r = streamed({ schema: 's', flows, anomalies: [] });
     expect(r.text).toBe(jsonText({ schema: 's', flows, anomalies: [] }, 2));
     expect(r.pieces).toBeGreaterThan(1000);
+  });
+});
+
+describe('direct renderers', () => {
+  it('jsonString is jsonText for every kind of string', () => {
+    for (const s of ['', 'sip:alice@example.com', '192.0.2.1:5060', 'a"b', 'back\\slash', '\u001b[31m', '\u007f', '\u0080\u009b', 'é', '\u202e', '\u2028', '\ud800', '\u{1f600}', ' ~']) expect(jsonString(s)).toBe(jsonText(s));
+  });
+
+  it('flowJson is the indented jsonText of a report flow', () => {
+    const flows: ReportFlow[] = [
+      { transport: 'udp', client: '192.0.2.1:5060', dst: '203.0.113.10:5060', invites: 3, answered: 1, unanswered: 2, calls: 2, first: '2023-11-14T22:13:20.000000Z', last: null, targets: [], notForwarded: 1 },
+      {
+        transport: 'tcp',
+        client: '[2001:db8::1]:5060',
+        dst: 'a"\u001b',
+        invites: 0,
+        answered: 0,
+        unanswered: 0,
+        calls: 0,
+        first: null,
+        last: '2023-11-14T22:13:21Z',
+        targets: [
+          { target: '198.51.100.11:5060', how: 'egress-copy', invites: 2, answered: 2, unanswered: 0, first: 'x', last: null },
+          { target: '198.51.100.12:5060', how: 'reply-path', invites: 1, answered: 0, unanswered: 1, first: null, last: '\u2028' },
+        ],
+        notForwarded: 0,
+      },
+    ];
+    for (const f of flows) expect(flowJson(f)).toBe(jsonText(f, 2).replace(/\n/g, '\n    '));
+    const doc = { schema: 's', flows, anomalies: [] };
+    const parts: string[] = [];
+    writeJsonText(doc, (s) => parts.push(s), { flows: flowJson });
+    expect(parts.join('')).toBe(jsonText(doc, 2));
   });
 });

@@ -10,6 +10,7 @@ import { progressBar } from '../progress.js';
 import { durationOption, failOnExitCode, parseSipPorts, printWarnings, sipPortsOption, timeOption } from '../shared.js';
 import type { CommandSpec } from '../spec.js';
 import { writeJsonText } from '../../report/json-text.js';
+import { flowJson } from '../../report/analyze.js';
 
 interface AnalyzeCliOptions {
   conntrack: string[];
@@ -89,7 +90,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or unrea
     if (o.format === 'json') {
       const out = await AtomicOutput.open(o.output, io.stdout);
       try {
-        writeJsonText(report as unknown as Record<string, unknown>, (s) => out.write(s));
+        writeJsonText(report as unknown as Record<string, unknown>, (s) => out.write(s), { flows: flowJson });
       } catch (e) {
         out.abort();
         throw e;

@@ -8,7 +8,7 @@ import type { CallState, SipCall } from '../../sip/transactions.js';
 import { printWarnings } from '../shared.js';
 import type { CommandSpec } from '../spec.js';
 import { csvField, pad, seconds, sipOptions, sipRunOptions, type SipCommonOptions } from './sip-shared.js';
-import { jsonText } from '../../report/json-text.js';
+import { jsonString, jsonText } from '../../report/json-text.js';
 
 const STATES: readonly CallState[] = ['setup', 'ringing', 'in-call', 'completed', 'cancelled', 'failed', 'unanswered'];
 
@@ -132,7 +132,7 @@ function csvLine(c: CallRecord): string {
 function jsonStrings(a: string[]): string {
   if (a.length === 0) return '[]';
   let t = '[';
-  for (let i = 0; i < a.length; i++) t += (i ? ',\n        ' : '\n        ') + jsonText(a[i]);
+  for (let i = 0; i < a.length; i++) t += (i ? ',\n        ' : '\n        ') + jsonString(a[i]!);
   return t + '\n      ]';
 }
 
@@ -146,13 +146,13 @@ const jsonNs = (ns: number): string => (ns < 0 ? 'null' : String(ns));
 export function jsonElement(c: SipCall): string {
   return (
     '    {\n      "callId": ' +
-    jsonText(c.callId) +
+    jsonString(c.callId) +
     ',\n      "start": ' +
-    jsonText(formatIso(c.startSec, c.startNsec, c.precision)) +
+    jsonString(formatIso(c.startSec, c.startNsec, c.precision)) +
     ',\n      "from": ' +
-    jsonText(c.from) +
+    jsonString(c.from) +
     ',\n      "to": ' +
-    jsonText(c.to) +
+    jsonString(c.to) +
     ',\n      "state": "' +
     c.state +
     '",\n      "finalCode": ' +
@@ -162,11 +162,11 @@ export function jsonElement(c: SipCall): string {
     ',\n      "ringNs": ' +
     jsonNs(c.ringNs) +
     ',\n      "end": ' +
-    (c.endReason === undefined ? 'null' : jsonText(formatIso(c.endSec, c.endNsec, c.precision))) +
+    (c.endReason === undefined ? 'null' : jsonString(formatIso(c.endSec, c.endNsec, c.precision))) +
     ',\n      "endReason": ' +
-    (c.endReason === undefined ? 'null' : jsonText(c.endReason)) +
+    (c.endReason === undefined ? 'null' : jsonString(c.endReason)) +
     ',\n      "transport": ' +
-    jsonText(c.transport) +
+    jsonString(c.transport) +
     ',\n      "messages": ' +
     c.messages +
     ',\n      "backends": ' +
