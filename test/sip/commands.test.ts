@@ -5,7 +5,7 @@ import { encodePcap } from '../../src/capture/writer.js';
 import { ETH_IPV4, ethernet, ip4, ipv4, tcp, udp4Frame } from '../gen/packets.js';
 import { repoRoot, runCli } from '../helpers/cli.js';
 import { request, response, sipText } from './helpers.js';
-import { callRecord, jsonElement } from '../../src/cli/commands/calls.js';
+import { callRecord, InOrder, jsonElement } from '../../src/cli/commands/calls.js';
 import { jsonText } from '../../src/report/json-text.js';
 import type { SipCall } from '../../src/sip/transactions.js';
 
@@ -287,5 +287,36 @@ describe('calls json element', () => {
       expect(text).toBe(reference(c));
       expect(JSON.parse(text)).toEqual(callRecord(c));
     }
+  });
+});
+
+describe('calls: the in-order buffer', () => {
+  it('writes in id order while few calls wait', () => {
+    const out: number[] = [];
+    const o = new InOrder<number>((x) => out.push(x), 10);
+    for (const id of [3, 2, 5, 1, 4]) o.put(id, id);
+    o.drain();
+    expect(out).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('one call in progress holds back at most `max` finished ones; it comes out when it ends', () => {
+    const out: number[] = [];
+    const o = new InOrder<number>((x) => out.push(x), 100);
+    let most = 0;
+    // Call 1 lasts; calls 2..1000 end in order, call 500 is dropped by a filter.
+    for (let id = 2; id <= 1000; id++) {
+      o.put(id, id === 500 ? null : id);
+      most = Math.max(most, (o as unknown as { waiting: Map<number, unknown> }).waiting.size);
+    }
+    expect(most).toBeLessThanOrEqual(101);
+    o.put(1, 1);
+    o.drain();
+    expect(out).toHaveLength(999);
+    expect(new Set(out).size).toBe(999);
+    expect(out.includes(500)).toBe(false);
+    // Everything passed over is in order; call 1 comes where it ended.
+    const rest = out.filter((x) => x !== 1);
+    expect(rest).toEqual([...rest].sort((a, b) => a - b));
+    expect(out.indexOf(1)).toBeGreaterThan(900);
   });
 });

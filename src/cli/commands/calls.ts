@@ -181,18 +181,35 @@ export function jsonElement(c: SipCall): string {
   );
 }
 
+/** Finished calls held back at most, waiting for an earlier one still in progress. */
+export const MAX_WAITING_CALLS = 10_000;
+
 /**
  * Calls in the order of their first INVITE (call ids are handed out in that order), although the
  * tracker finishes them in another: each finished call waits here, as its rendered text, until
  * every earlier one is out. Calls the filters drop still advance the order.
+ *
+ * One call that lasts (an hour-long call near the start of the capture) would hold back every
+ * call after it, and memory would grow with the list. So at most `max` finished calls wait: past
+ * that, they are written in order ahead of the calls still in progress, which come out when they
+ * end.
  */
-class InOrder<T> {
+export class InOrder<T> {
   private next = 1;
   private readonly waiting = new Map<number, T | null>();
-  constructor(private readonly out: (item: T) => void) {}
+  constructor(
+    private readonly out: (item: T) => void,
+    private readonly max = MAX_WAITING_CALLS,
+  ) {}
   put(id: number, text: T | null): void {
+    if (id < this.next) {
+      // Passed over while it was in progress.
+      if (text !== null) this.out(text);
+      return;
+    }
     if (id !== this.next) {
       this.waiting.set(id, text);
+      if (this.waiting.size > this.max) this.passOver();
       return;
     }
     if (text !== null) this.out(text);
@@ -210,6 +227,13 @@ class InOrder<T> {
       if (t !== null) this.out(t);
     }
     this.waiting.clear();
+  }
+  /** Write every waiting call in order; the calls still in progress before them come out when they end. */
+  private passOver(): void {
+    let last = this.next;
+    for (const id of this.waiting.keys()) if (id > last) last = id;
+    this.drain();
+    this.next = last + 1;
   }
 }
 
