@@ -86,11 +86,11 @@ export function evaluate(flows: Flow[], table: Pick<FlowTable, 'activity' | 'byD
   for (const v of opts.vips) services.add(v);
   for (const s of inv?.services ?? []) services.add(s.port !== undefined ? fmt(s.address, s.port) : s.address);
   for (const c of opts.conntrack) if (c.target !== c.service) services.add(c.service);
-  for (const f of flows) for (const u of f.targets.values()) if (u.how === 'egress-copy' && u.target !== f.dst) services.add(f.dst);
+  for (const f of flows) for (const u of f.targets) if (u.how === 'egress-copy' && u.target !== f.dst) services.add(f.dst);
 
   // 2. Backend addresses: forwarding targets, inventory nodes, conntrack reply sources.
   const backendSet = new Set<string>();
-  for (const f of flows) for (const t of f.targets.keys()) backendSet.add(t);
+  for (const f of flows) for (const u of f.targets) backendSet.add(u.target);
   for (const c of opts.conntrack) if (c.target !== c.service) backendSet.add(c.target);
   for (const n of inv?.nodes ?? []) if (n.port !== undefined) backendSet.add(fmt(n.address, n.port));
   // A capture taken beside a backend shows clients sending to it directly.
@@ -433,7 +433,7 @@ function otherFlowsMoved(f: Flow, hosts: Map<string, Map<string, HostUse>>, dead
   for (const [target, u] of uses) {
     if (target === dead || u.lastT < tOf(f.first)) continue;
     // Leave out the pinned flow's own answered INVITEs to that backend.
-    const own = f.targets.get(target)?.answered ?? 0;
+    const own = f.targets.find((u) => u.target === target)?.answered ?? 0;
     const udp = u.udp - (f.transport === 'udp' ? own : 0);
     const tcp = u.tcp - (f.transport === 'tcp' ? own : 0);
     const what = [udp > 0 ? `${udp} answered INVITE(s) over UDP from other ports` : '', tcp > 0 ? `${tcp} over TCP` : ''].filter(Boolean).join(' and ');

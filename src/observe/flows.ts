@@ -61,7 +61,7 @@ export function newFlow(o: Pick<InviteOutcome, 'transport' | 'client' | 'clientI
     calls: 0,
     first: o.at,
     last: o.at,
-    targets: new Map(),
+    targets: [],
     notForwarded: 0,
     lost: [],
     lostOmitted: 0,
@@ -171,7 +171,7 @@ class FlowRec {
     f.lastAnsweredT = this.lastAnsSec < 0 ? -Infinity : secs(this.lastAnsSec, this.lastAnsNsec);
     if (this.lost !== undefined) f.lost = this.lost;
     if (this.target !== undefined) {
-      f.targets.set(this.target, {
+      f.targets.push({
         target: this.target,
         how: this.how,
         invites: this.tInvites,
@@ -181,7 +181,7 @@ class FlowRec {
         last: stamp(this.tLastSec, this.tLastNsec, this.tLastP),
         lastAnswered: this.tAnsSec < 0 ? undefined : stamp(this.tAnsSec, this.tAnsNsec, this.tAnsP),
       });
-      if (this.more !== undefined) for (const u of this.more) f.targets.set(u.target, { ...u });
+      if (this.more !== undefined) for (const u of this.more) f.targets.push({ ...u });
     }
     if (this.lastFwd !== undefined) f.lastForwarded = { ...this.lastFwd };
     else if (this.target !== undefined) {

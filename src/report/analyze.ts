@@ -70,7 +70,7 @@ export function reportFlows(flows: Flow[]): ReportFlow[] {
     calls: f.calls,
     first: isoOf(f.first),
     last: isoOf(f.last),
-    targets: [...f.targets.values()].map((u) => ({
+    targets: f.targets.map((u) => ({
       target: u.target,
       how: u.how,
       invites: u.invites,

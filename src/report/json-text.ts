@@ -51,3 +51,4 @@ export function writeJsonText(value: Record<string, unknown>, write: (s: string)
   }
   write(first ? '}' : '\n}');
 }
+

@@ -15,6 +15,7 @@
  */
 import { Anomalies } from '../core/anomalies.js';
 import { formatEndpoint, formatIP, formatIPv4 } from '../core/address.js';
+import { flatten } from '../core/strings.js';
 import { DecodeStatus, type Packet, type TcpStream } from '../decode/types.js';
 import { SIP_LIMITS, SipMessage } from './message.js';
 import { looksLikeSip, parseSipMessage, SipParseStatus } from './parser.js';
@@ -218,9 +219,10 @@ export class SipDissector {
     if (this.epPort[i] !== port || this.epAddr[i] !== addr) {
       this.epAddr[i] = addr;
       this.epPort[i] = port;
-      const ip = formatIPv4(a, 0);
+      // Flat: these strings end up as keys and in every record that names the endpoint.
+      const ip = flatten(formatIPv4(a, 0));
       this.epIp[i] = ip;
-      this.epStr[i] = ip + ':' + port;
+      this.epStr[i] = flatten(ip + ':' + port);
     }
     return i;
   }

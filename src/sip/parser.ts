@@ -295,6 +295,20 @@ function skipQuoted(b: Uint8Array, p: number, e: number): number {
   return -1;
 }
 
+/** A Via transport, upper-cased: the common ones without a table lookup. */
+function transportName(b: Uint8Array, s: number, e: number): string {
+  if (e - s === 3) {
+    const c0 = b[s]! & 0xdf;
+    const c1 = b[s + 1]! & 0xdf;
+    const c2 = b[s + 2]! & 0xdf;
+    if (c1 === 0x43 && c2 === 0x50) {
+      if (c0 === 0x55) return 'UDP';
+      if (c0 === 0x54) return 'TCP';
+    } else if (c0 === 0x54 && c1 === 0x4c && c2 === 0x53) return 'TLS';
+  }
+  return internText(b, s, e, Fold.Upper);
+}
+
 /** Via value with one or more hops; appends to out.via. Returns false when something was malformed. */
 function parseVia(b: Uint8Array, s: number, e: number, out: SipMessage, an: Anomalies): boolean {
   let ok = true;
@@ -360,7 +374,7 @@ function parseVia(b: Uint8Array, s: number, e: number, out: SipMessage, an: Anom
           out.via.push(hop);
         }
         out.viaCount++;
-        hop.transport = internText(b, t0, t1, Fold.Upper);
+        hop.transport = transportName(b, t0, t1);
         hop.host = internText(b, h0, h1, Fold.Lower);
         hop.port = port;
         hop.branch = '';

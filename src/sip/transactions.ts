@@ -25,6 +25,7 @@
  * oldest entry is emitted early with `evicted` set and counted as an anomaly. Time is capture
  * time only: nothing here reads a clock.
  */
+import { flatten } from '../core/strings.js';
 import type { Anomalies } from '../core/anomalies.js';
 import { MAGIC_COOKIE, type SipMessage } from './message.js';
 import { DEFAULT_TIMER_B_NS, type SipContext, type SipTransport } from './types.js';
@@ -476,7 +477,7 @@ class KeyCache {
     h = Math.imul(h, 0x2c1b3c6d);
     const i = h >>> 19;
     if (this.h[i] === h && this.n[i] === n && this.a[i] === a && this.b[i] === b && this.c[i] === c) return this.k[i]!;
-    const k = n === -1 ? a + '\0' + b : n === -3 ? a + '>' + b : 'b\0' + a + '\0' + (n ? b + ':' + n : b) + '\0' + c;
+    const k = flatten(n === -1 ? a + '\0' + b : n === -3 ? a + '>' + b : 'b\0' + a + '\0' + (n ? b + ':' + n : b) + '\0' + c);
     this.h[i] = h;
     this.a[i] = a;
     this.b[i] = b;
@@ -679,7 +680,7 @@ export class SipTracker {
     const m = method === 'ACK' ? 'INVITE' : method;
     if (branchHasCookie(v.branch)) return this.keys.get(v.branch, v.host, v.port, m);
     const sentBy = v.port ? v.host + ':' + v.port : v.host;
-    return '2\0' + msg.callId + '\0' + msg.cseqNum + '\0' + m + '\0' + msg.fromTag + '\0' + sentBy + '\0' + v.branch;
+    return flatten('2\0' + msg.callId + '\0' + msg.cseqNum + '\0' + m + '\0' + msg.fromTag + '\0' + sentBy + '\0' + v.branch);
   }
 
   private sighting(ctx: SipContext, retransmission: boolean): SipSighting {

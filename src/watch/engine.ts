@@ -306,7 +306,7 @@ export class WatchEngine {
         origin: `${nft.source.file}: not in the active set`,
       });
     };
-    for (const f of flows) for (const u of f.targets.values()) consider(f.dst, u.target, tOf(u.first));
+    for (const f of flows) for (const u of f.targets) consider(f.dst, u.target, tOf(u.first));
     for (const c of this.facts.values()) if (c.event !== 'destroy') consider(c.service, c.target, c.at ? tOf(c.at) : c.start ? tOf(c.start) : -Infinity);
     for (const [k, a] of this.answered) {
       const target = this.analyzer.outcomeOf(a.tx)?.target;
@@ -378,15 +378,15 @@ function withEarly(flows: Flow[], byFlow: Map<string, Flow>, early: InviteOutcom
     let f = copies.get(k);
     if (!f) {
       const base = byFlow.get(k);
-      f = base ? { ...base, lost: [...base.lost], targets: new Map(base.targets) } : newFlow(o);
+      f = base ? { ...base, lost: [...base.lost], targets: [...base.targets] } : newFlow(o);
       copies.set(k, f);
       if (!base) extra.push(f);
       // The mapping an answered INVITE still lingering in the tracker already showed.
       const a = answered(k);
       if (a && (!f.lastForwarded || a.t > f.lastForwarded.t)) {
         f.lastForwarded = { target: a.target, at: a.at, t: a.t };
-        if (!f.targets.has(a.target))
-          f.targets.set(a.target, { target: a.target, how: 'egress-copy', invites: 1, answered: 1, unanswered: 0, first: a.at, last: a.at, lastAnswered: a.at });
+        if (!f.targets.some((u) => u.target === a.target))
+          f.targets.push({ target: a.target, how: 'egress-copy', invites: 1, answered: 1, unanswered: 0, first: a.at, last: a.at, lastAnswered: a.at });
         f.lastAnsweredT = Math.max(f.lastAnsweredT, a.t);
       }
     }
@@ -398,8 +398,8 @@ function withEarly(flows: Flow[], byFlow: Map<string, Flow>, early: InviteOutcom
     const rec: InviteRecord = { callId: o.callId, at: o.at, t, target: o.target, how: o.how, sent: o.sent, timedOut: false };
     f.lost.push(rec);
     if (o.target !== undefined) {
-      if (!f.targets.has(o.target))
-        f.targets.set(o.target, { target: o.target, how: o.how ?? 'egress-copy', invites: 1, answered: 0, unanswered: 1, first: o.at, last: o.at, lastAnswered: undefined });
+      if (!f.targets.some((u) => u.target === o.target))
+        f.targets.push({ target: o.target, how: o.how ?? 'egress-copy', invites: 1, answered: 0, unanswered: 1, first: o.at, last: o.at, lastAnswered: undefined });
       if (!f.lastForwarded || t > f.lastForwarded.t) f.lastForwarded = { target: o.target, at: o.at, t };
     } else f.notForwarded++;
   }

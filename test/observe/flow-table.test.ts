@@ -39,10 +39,10 @@ class Model {
       if (t > f.lastAnsweredT) f.lastAnsweredT = t;
     } else f.unanswered++;
     if (o.target !== undefined) {
-      let u = f.targets.get(o.target);
+      let u = f.targets.find((x) => x.target === o.target);
       if (!u) {
         u = { target: o.target, how: o.how ?? 'egress-copy', invites: 0, answered: 0, unanswered: 0, first: o.at, last: o.at, lastAnswered: undefined };
-        f.targets.set(o.target, u);
+        f.targets.push(u);
       }
       u.invites++;
       u.first = earlier(u.first, o.at);
@@ -86,7 +86,7 @@ function rng(seed: number): () => number {
   };
 }
 
-const plain = (flows: Flow[]): unknown => flows.map((f) => ({ ...f, targets: [...f.targets.values()], lastForwarded: f.lastForwarded && { ...f.lastForwarded } }));
+const plain = (flows: Flow[]): unknown => flows.map((f) => ({ ...f, targets: [...f.targets], lastForwarded: f.lastForwarded && { ...f.lastForwarded } }));
 
 describe('flow table', () => {
   for (const seed of [1, 2, 3, 4, 5, 6]) {

@@ -9,6 +9,7 @@ import { printWarnings } from '../shared.js';
 import type { CommandSpec } from '../spec.js';
 import { csvField, pad, seconds, sipOptions, sipRunOptions, type SipCommonOptions } from './sip-shared.js';
 import { jsonString, jsonText } from '../../report/json-text.js';
+import { flatten } from '../../core/strings.js';
 
 const STATES: readonly CallState[] = ['setup', 'ringing', 'in-call', 'completed', 'cancelled', 'failed', 'unanswered'];
 
@@ -200,6 +201,8 @@ export class InOrder<T> {
   constructor(
     private readonly out: (item: T) => void,
     private readonly max = MAX_WAITING_CALLS,
+    /** Applied to what has to wait (flatten: a waiting text is kept in its compact form). */
+    private readonly hold: (item: T) => T = (item) => item,
   ) {}
   put(id: number, text: T | null): void {
     if (id < this.next) {
@@ -208,7 +211,7 @@ export class InOrder<T> {
       return;
     }
     if (id !== this.next) {
-      this.waiting.set(id, text);
+      this.waiting.set(id, text === null ? null : this.hold(text));
       if (this.waiting.size > this.max) this.passOver();
       return;
     }
@@ -289,7 +292,7 @@ Examples:
       const json = o.format === 'json';
       out.write(json ? '{\n  "schema": "stalepin/calls@1",\n  "calls": [' : CSV_HEAD);
       const render = json ? jsonElement : (c: SipCall) => csvLine(callRecord(c));
-      const order = new InOrder<string>((text) => out.write(json ? (listed++ ? ',\n' : '\n') + text : (listed++, text)));
+      const order = new InOrder<string>((text) => out.write(json ? (listed++ ? ',\n' : '\n') + text : (listed++, text)), MAX_WAITING_CALLS, flatten);
       onCall = (c) => order.put(c.id, keep(c) ? render(c) : null);
       drain = () => order.drain();
     }
