@@ -3,6 +3,7 @@
  * in, the report record out. Captures run through the shared packet pipeline into the LB
  * analyzer; the rules then weigh observations, inventory and conntrack facts.
  */
+import { collectGarbage } from '../core/collect.js';
 import { stat } from 'node:fs/promises';
 import { Anomalies, type Warning } from '../core/anomalies.js';
 import { normalizeVip } from '../core/address.js';
@@ -125,6 +126,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     error = run.error;
   }
 
+  // Reading is over: let the report reuse the space of what reading left behind (core/collect.ts).
+  collectGarbage();
   const flows = analyzer.flows.sorted(true);
   const result = evaluate(flows, analyzer.flows, {
     ...defaultRuleOptions,

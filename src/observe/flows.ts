@@ -160,8 +160,12 @@ class FlowRec {
 
   /** The Flow this record stands for (new objects; lost records are shared). */
   toFlow(): Flow {
-    const f = newFlow({ transport: this.transport, client: this.client, clientIp: this.clientIp, dst: this.dst, at: stamp(this.firstSec, this.firstNsec, this.firstP) });
-    f.last = stamp(this.lastSec, this.lastNsec, this.lastP);
+    const first = stamp(this.firstSec, this.firstNsec, this.firstP);
+    const f = newFlow({ transport: this.transport, client: this.client, clientIp: this.clientIp, dst: this.dst, at: first });
+    // Equal times share one Stamp (read-only everywhere): a flow with one backend and one call
+    // has the same first and last time for itself, its target and its last forwarding.
+    const last = same(first, this.lastSec, this.lastNsec, this.lastP) ? first : stamp(this.lastSec, this.lastNsec, this.lastP);
+    f.last = last;
     f.invites = this.invites;
     f.answered = this.answered;
     f.unanswered = this.unanswered;
@@ -177,19 +181,26 @@ class FlowRec {
         invites: this.tInvites,
         answered: this.tAnswered,
         unanswered: this.tUnanswered,
-        first: stamp(this.tFirstSec, this.tFirstNsec, this.tFirstP),
-        last: stamp(this.tLastSec, this.tLastNsec, this.tLastP),
-        lastAnswered: this.tAnsSec < 0 ? undefined : stamp(this.tAnsSec, this.tAnsNsec, this.tAnsP),
+        first: shared(first, last, this.tFirstSec, this.tFirstNsec, this.tFirstP),
+        last: shared(first, last, this.tLastSec, this.tLastNsec, this.tLastP),
+        lastAnswered: this.tAnsSec < 0 ? undefined : shared(first, last, this.tAnsSec, this.tAnsNsec, this.tAnsP),
       });
       if (this.more !== undefined) for (const u of this.more) f.targets.push({ ...u });
     }
     if (this.lastFwd !== undefined) f.lastForwarded = { ...this.lastFwd };
     else if (this.target !== undefined) {
-      const at = stamp(this.tLastSec, this.tLastNsec, this.tLastP);
+      const at = shared(first, last, this.tLastSec, this.tLastNsec, this.tLastP);
       f.lastForwarded = { target: this.target, at, t: tOf(at) };
     }
     return f;
   }
+}
+
+const same = (s: Stamp, sec: number, nsec: number, p: number): boolean => s.sec === sec && s.nsec === nsec && s.precision === p;
+
+/** A Stamp for (sec, nsec, p): `a` or `b` when one of them is that time, else a new one. */
+function shared(a: Stamp, b: Stamp, sec: number, nsec: number, p: number): Stamp {
+  return same(a, sec, nsec, p) ? a : same(b, sec, nsec, p) ? b : stamp(sec, nsec, p);
 }
 
 /**
