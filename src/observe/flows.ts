@@ -12,7 +12,7 @@
  * - Addresses heard from: `maxHeard` (`droppedHeard`).
  */
 import type { BackendActivity, Flow, ForwardingHow, InviteRecord, Stamp, TargetUse } from './types.js';
-import { earlier, later, stamp, tOf } from './types.js';
+import { earlier, later, secondsOf, stamp, tOf } from './types.js';
 
 export interface FlowLimits {
   maxFlows: number;
@@ -76,9 +76,6 @@ export interface HostUse {
   tcp: number;
   lastT: number;
 }
-
-/** Stamp time as `tOf` computes it, from its parts (no Stamp object needed). */
-const secs = (sec: number, nsec: number): number => sec + nsec * 1e-9;
 
 /**
  * A flow while it is in the table. A Flow holds four Stamp objects, a Map of targets and a
@@ -151,7 +148,7 @@ class FlowRec {
 
   /** Largest INVITE time seen (float seconds as tOf gives them): what idle retirement goes by. */
   activeT(): number {
-    return secs(this.lastSec, this.lastNsec);
+    return secondsOf(this.lastSec, this.lastNsec);
   }
 
   hasLost(): boolean {
@@ -172,7 +169,7 @@ class FlowRec {
     f.calls = this.calls;
     f.notForwarded = this.notForwarded;
     f.lostOmitted = this.lostOmitted;
-    f.lastAnsweredT = this.lastAnsSec < 0 ? -Infinity : secs(this.lastAnsSec, this.lastAnsNsec);
+    f.lastAnsweredT = this.lastAnsSec < 0 ? -Infinity : secondsOf(this.lastAnsSec, this.lastAnsNsec);
     if (this.lost !== undefined) f.lost = this.lost;
     if (this.target !== undefined) {
       f.targets.push({
@@ -328,12 +325,12 @@ export class FlowTable {
       this.liveCount++;
       f.calls = this.limits.maxCallIdsPerFlow > 0 ? 1 : 0;
     } else {
-      if (t < secs(f.firstSec, f.firstNsec)) {
+      if (t < secondsOf(f.firstSec, f.firstNsec)) {
         f.firstSec = at.sec;
         f.firstNsec = at.nsec;
         f.firstP = at.precision;
       }
-      if (t > secs(f.lastSec, f.lastNsec)) {
+      if (t > secondsOf(f.lastSec, f.lastNsec)) {
         f.lastSec = at.sec;
         f.lastNsec = at.nsec;
         f.lastP = at.precision;
@@ -348,7 +345,7 @@ export class FlowTable {
     d.invites++;
     if (o.answered) {
       f.answered++;
-      if (f.lastAnsSec < 0 || t > secs(f.lastAnsSec, f.lastAnsNsec)) {
+      if (f.lastAnsSec < 0 || t > secondsOf(f.lastAnsSec, f.lastAnsNsec)) {
         f.lastAnsSec = at.sec;
         f.lastAnsNsec = at.nsec;
       }
@@ -402,12 +399,12 @@ export class FlowTable {
         f.tFirstNsec = f.tLastNsec = at.nsec;
         f.tFirstP = f.tLastP = at.precision;
       } else {
-        if (t < secs(f.tFirstSec, f.tFirstNsec)) {
+        if (t < secondsOf(f.tFirstSec, f.tFirstNsec)) {
           f.tFirstSec = at.sec;
           f.tFirstNsec = at.nsec;
           f.tFirstP = at.precision;
         }
-        if (t > secs(f.tLastSec, f.tLastNsec)) {
+        if (t > secondsOf(f.tLastSec, f.tLastNsec)) {
           f.tLastSec = at.sec;
           f.tLastNsec = at.nsec;
           f.tLastP = at.precision;
@@ -417,7 +414,7 @@ export class FlowTable {
       if (f.lastFwd !== undefined && t > f.lastFwd.t) f.lastFwd = { target, at, t };
       if (answered) {
         f.tAnswered++;
-        if (f.tAnsSec < 0 || t > secs(f.tAnsSec, f.tAnsNsec)) {
+        if (f.tAnsSec < 0 || t > secondsOf(f.tAnsSec, f.tAnsNsec)) {
           f.tAnsSec = at.sec;
           f.tAnsNsec = at.nsec;
           f.tAnsP = at.precision;

@@ -11,8 +11,13 @@ export interface Stamp {
   precision: number;
 }
 
+/** Float seconds of a time given by its parts: what tOf gives, for code that keeps no Stamp. */
+export function secondsOf(sec: number, nsec: number): number {
+  return sec + nsec * 1e-9;
+}
+
 export function tOf(s: Stamp): number {
-  return s.sec + s.nsec * 1e-9;
+  return secondsOf(s.sec, s.nsec);
 }
 
 export function isoOf(s: Stamp | undefined): string | null {

@@ -680,7 +680,8 @@ export class SipTracker {
     const m = method === 'ACK' ? 'INVITE' : method;
     if (branchHasCookie(v.branch)) return this.keys.get(v.branch, v.host, v.port, m);
     const sentBy = v.port ? v.host + ':' + v.port : v.host;
-    return flatten('2\0' + msg.callId + '\0' + msg.cseqNum + '\0' + m + '\0' + msg.fromTag + '\0' + sentBy + '\0' + v.branch);
+    // Made per message for a lookup: flattened only where a transaction keeps it (newTx, lookup).
+    return '2\0' + msg.callId + '\0' + msg.cseqNum + '\0' + m + '\0' + msg.fromTag + '\0' + sentBy + '\0' + v.branch;
   }
 
   private sighting(ctx: SipContext, retransmission: boolean): SipSighting {
@@ -713,7 +714,7 @@ export class SipTracker {
 
   private newTx(msg: SipMessage, method: string, key: string, t: number, orphan: boolean): Tx {
     if (this.live.size >= this.maxTx) this.evictTx();
-    const tx = new Tx(this.nextTx++, method, msg, orphan, key, t, this.maxCopies);
+    const tx = new Tx(this.nextTx++, method, msg, orphan, flatten(key), t, this.maxCopies);
     this.byKey.set(key, tx);
     this.live.add(tx);
     this.stats.transactions++;
@@ -732,7 +733,7 @@ export class SipTracker {
     for (let i = 1; i < msg.viaCount; i++) {
       const found = this.byKey.get(this.key(msg, i, method));
       if (found !== undefined && !found.done && found.cseq === msg.cseqNum && found.callId === msg.callId) {
-        found.aliases = found.aliases === undefined ? [key] : append(found.aliases, key);
+        found.aliases = found.aliases === undefined ? [flatten(key)] : append(found.aliases, flatten(key));
         this.byKey.set(key, found);
         return found;
       }
