@@ -74,7 +74,7 @@ class Recent {
  * 400 calls/s benchmark capture (40 µs latency) a window of 4 caught 13% of the copies and one
  * of 8 all of them. Most candidates are rejected on their length alone.
  */
-const RECENT = 16;
+const RECENT = 16; // a power of two (slots are masked)
 /** Endpoint string cache slots (direct-mapped, a power of two). */
 const EP_SLOTS = 4096;
 
@@ -92,6 +92,8 @@ export class SipDissector {
   private readonly recorder: RecordingAnomalies;
   private readonly onMessage: SipMessageHandler;
   private readonly recent: Recent[] = [];
+  /** Each slot's message length (-1 empty), compact: most candidates are rejected on it alone. */
+  private readonly recentLen = new Int32Array(RECENT).fill(-1);
   /** Slot the next miss overwrites; the newest is the one before it. */
   private nextSlot = 0;
   /** The record of the message being delivered. */
@@ -132,21 +134,25 @@ export class SipDissector {
    */
   private parse(buf: Uint8Array, off: number, len: number): SipParseStatus {
     const recent = this.recent;
+    const lens = this.recentLen;
     const last = len - 1;
-    for (let k = 1; k <= RECENT; k++) {
-      const r = recent[(this.nextSlot - k + RECENT) % RECENT]!;
-      if (r.len !== len || len <= 0) continue;
+    // Newest first: a balancer's forwarded copy follows its original closely.
+    for (let k = 1, i = this.nextSlot; k <= RECENT; k++) {
+      i = (i - 1) & (RECENT - 1);
+      if (lens[i] !== len || len <= 0) continue;
+      const r = recent[i]!;
       const b = r.bytes;
       // Cheap rejections before the native compare: the ends and the middle.
       if (b[last] !== buf[off + last] || b[len >> 1] !== buf[off + (len >> 1)] || b[0] !== buf[off]) continue;
       if (bufCompare.call(b, buf, off, off + len, 0, len) !== 0) continue;
       const names = r.anomalies;
-      for (let i = 0; i < names.length; i++) this.anomalies.add(names[i]!);
+      for (let j = 0; j < names.length; j++) this.anomalies.add(names[j]!);
       this.msg = r.msg;
       return r.status;
     }
-    const r = recent[this.nextSlot]!;
-    this.nextSlot = (this.nextSlot + 1) % RECENT;
+    const slot = this.nextSlot;
+    const r = recent[slot]!;
+    this.nextSlot = (slot + 1) & (RECENT - 1);
     const rec = this.recorder;
     rec.names = r.anomalies;
     rec.names.length = 0;
@@ -154,12 +160,14 @@ export class SipDissector {
     if (len > SIP_LIMITS.maxMessageSize || len <= 0) {
       // Not kept: parsed where it is (the parser rejects it on its size before reading it).
       r.len = -1;
+      lens[slot] = -1;
       r.status = parseSipMessage(buf, off, len, r.msg, rec);
       return r.status;
     }
     if (r.bytes.length < len) r.bytes = new Uint8Array(Math.max(len, r.bytes.length * 2));
     r.bytes.set(buf.subarray(off, off + len), 0);
     r.len = len;
+    lens[slot] = len;
     r.status = parseSipMessage(r.bytes, 0, len, r.msg, rec);
     return r.status;
   }

@@ -662,6 +662,10 @@ export class SipTracker {
     if (msg.via[0]!.branch === MAGIC_COOKIE) this.an.add('sip_bad_branch');
     if (this.inviteOnly && method !== 'INVITE' && method !== 'ACK') return info;
     const t = this.t(ctx.sec, ctx.nsec);
+    if (this.callsOnly && method !== 'INVITE' && method !== 'ACK') {
+      this.outsideTx(msg, ctx, t);
+      return info;
+    }
     if (msg.isRequest) this.request(msg, ctx, t, info);
     else this.response(msg, ctx, t, info);
     return info;
@@ -915,7 +919,29 @@ export class SipTracker {
     this.addAddress(call, ctx.src);
     this.addAddress(call, ctx.dst);
     if (msg.isRequest) this.callRequest(call, tx, msg, ctx, t);
-    else this.callResponse(call, tx, msg, ctx, t);
+    else this.callResponse(call, tx.method, tx, msg, ctx, t);
+  }
+
+  /**
+   * A request other than INVITE and ACK, or a response to one, when only calls are asked for
+   * (callsOnly): its transaction would tell a call nothing (a BYE ends its call on sight, a
+   * CANCEL marks it), so none is made. At a few messages per call that is a third of the
+   * transactions, each with its table entries, copies and timers.
+   */
+  private outsideTx(msg: SipMessage, ctx: SipContext, t: number): void {
+    if (!this.withCalls) return;
+    if (msg.isRequest && msg.method === 'CANCEL') {
+      const inv = this.byKey.get(this.key(msg, 0, 'INVITE'));
+      if (inv !== undefined && !inv.done && inv.call) inv.call.cancelSeen = true;
+    }
+    const call = this.findCall(msg);
+    if (call === undefined) return;
+    call.messages++;
+    call.tLast = t;
+    this.addAddress(call, ctx.src);
+    this.addAddress(call, ctx.dst);
+    if (msg.isRequest) this.callRequest(call, undefined, msg, ctx, t);
+    else this.callResponse(call, msg.cseqMethod, undefined, msg, ctx, t);
   }
 
   /** An ACK for a 2xx with no transaction of its own (callsOnly): it counts in its call. */
@@ -989,9 +1015,10 @@ export class SipTracker {
     if (call.addresses.length < this.maxAddr && !call.addresses.includes(a)) call.addresses = append(call.addresses, a);
   }
 
-  private callRequest(call: Call, tx: Tx, msg: SipMessage, ctx: SipContext, t: number): void {
+  /** tx is undefined only for requests other than INVITE and ACK (see outsideTx). */
+  private callRequest(call: Call, tx: Tx | undefined, msg: SipMessage, ctx: SipContext, t: number): void {
     const m = msg.method;
-    if (m === 'INVITE' && tx.initialInvite) {
+    if (m === 'INVITE' && tx !== undefined && tx.initialInvite) {
       if (call.endReason !== undefined && call.state === 'failed' && tx.id !== call.finalTx) {
         // A new initial INVITE after a failure (an authentication challenge): setup goes on.
         call.endReason = undefined;
@@ -1028,16 +1055,17 @@ export class SipTracker {
     }
   }
 
-  private callResponse(call: Call, tx: Tx, msg: SipMessage, ctx: SipContext, t: number): void {
+  /** txMethod: the method of the transaction answered; tx is undefined only when it is not INVITE (see outsideTx). */
+  private callResponse(call: Call, txMethod: string, tx: Tx | undefined, msg: SipMessage, ctx: SipContext, t: number): void {
     if (call.toTag === '' && msg.toTag !== '' && msg.statusCode > 100) call.toTag = msg.toTag;
-    if (tx.method !== 'INVITE') {
-      if (tx.method === 'BYE' && msg.statusCode >= 200 && call.endReason === undefined) {
+    if (txMethod !== 'INVITE') {
+      if (txMethod === 'BYE' && msg.statusCode >= 200 && call.endReason === undefined) {
         call.state = 'completed';
         this.endCall(call, ctx, t, 'bye');
       }
       return;
     }
-    if (!tx.initialInvite) return;
+    if (tx === undefined || !tx.initialInvite) return;
     const code = msg.statusCode;
     const dt = t - call.t0;
     if (code < 200) {

@@ -520,6 +520,34 @@ describe('SipTracker: calls only (no transaction or per-message reader)', () => 
         { t: 0.6, src: CLIENT, dst: BACKEND, msg: request({ ...inv, cseq: 2, method: 'ACK', branch: 'z9hG4bKack2', toTag: 'tt1' }) },
       ],
     ],
+    [
+      'a CANCEL crossing a 486 (cancelled because the CANCEL was seen), the CANCEL and its 200 at two hops',
+      [
+        { t: 0, src: CLIENT, dst: VIP, msg: request(inv) },
+        { t: 0.0001, src: CLIENT, dst: BACKEND, msg: request(inv) },
+        { t: 0.1, src: BACKEND, dst: CLIENT, msg: response(180, inv) },
+        { t: 2, src: CLIENT, dst: VIP, msg: request({ ...inv, method: 'CANCEL', cseqMethod: 'CANCEL' }) },
+        { t: 2.0001, src: CLIENT, dst: BACKEND, msg: request({ ...inv, method: 'CANCEL', cseqMethod: 'CANCEL' }) },
+        { t: 2.01, src: BACKEND, dst: CLIENT, msg: response(200, { ...inv, method: 'CANCEL', cseqMethod: 'CANCEL' }) },
+        { t: 2.0101, src: VIP, dst: CLIENT, msg: response(200, { ...inv, method: 'CANCEL', cseqMethod: 'CANCEL' }) },
+        { t: 2.02, src: BACKEND, dst: CLIENT, msg: response(486, inv) },
+        { t: 2.03, src: CLIENT, dst: BACKEND, msg: ack(inv, 'z9hG4bKinv1') },
+      ],
+    ],
+    [
+      'a BYE from the caller retransmitted and answered, an OPTIONS inside the dialog, a BYE answer with no BYE seen',
+      [
+        { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
+        { t: 0.1, src: BACKEND, dst: CLIENT, msg: response(200, inv) },
+        { t: 0.2, src: CLIENT, dst: BACKEND, msg: ack(inv, 'z9hG4bKack1') },
+        { t: 3, src: CLIENT, dst: BACKEND, msg: request({ ...inv, method: 'OPTIONS', cseq: 2, branch: 'z9hG4bKopt1', toTag: 'tt1' }) },
+        { t: 3.1, src: BACKEND, dst: CLIENT, msg: response(200, { ...inv, method: 'OPTIONS', cseq: 2, branch: 'z9hG4bKopt1', toTag: 'tt1' }) },
+        { t: 5, src: CLIENT, dst: BACKEND, msg: request({ ...inv, method: 'BYE', cseq: 3, branch: 'z9hG4bKbye2', toTag: 'tt1' }) },
+        { t: 5.5, src: CLIENT, dst: BACKEND, msg: request({ ...inv, method: 'BYE', cseq: 3, branch: 'z9hG4bKbye2', toTag: 'tt1' }) },
+        { t: 5.6, src: BACKEND, dst: CLIENT, msg: response(200, { ...inv, method: 'BYE', cseq: 3, branch: 'z9hG4bKbye2', toTag: 'tt1' }) },
+        { t: 6, src: BACKEND, dst: CLIENT, msg: response(200, { ...inv2, method: 'BYE', cseq: 9, branch: 'z9hG4bKbye3', toTag: 'tt2' }) },
+      ],
+    ],
   ];
   for (const [name, steps] of scenarios) {
     it(`${name}: the same calls as with a transaction reader`, () => {
@@ -533,11 +561,12 @@ describe('SipTracker: calls only (no transaction or per-message reader)', () => 
     });
   }
 
-  it('the ACK of a 2xx makes no transaction, but counts in its call', () => {
+  it('the ACK of a 2xx and the BYE make no transaction, but count in their call', () => {
     const steps = scenarios[0]![1];
     const lean = callsOf(steps, true);
     const full = callsOf(steps, false);
-    expect(full.stats.transactions - lean.stats.transactions).toBe(1);
+    // Full: the INVITE, the ACK of its 200 and the BYE; lean: the INVITE alone.
+    expect([full.stats.transactions, lean.stats.transactions]).toEqual([3, 1]);
     expect(lean.calls[0]!.messages).toBe(steps.length);
     expect(lean.calls[0]!.addresses).toEqual([CLIENT, VIP, BACKEND]);
   });
