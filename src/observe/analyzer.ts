@@ -72,9 +72,14 @@ export class LbAnalyzer {
   readonly dissector: SipDissector;
   readonly tracker: SipTracker;
   readonly counts: AnalyzerCounts = { packets: 0, sipMessages: 0, inviteTransactions: 0, unansweredInvites: 0, filteredOut: 0, lateCopies: 0 };
-  /** Earliest and latest packet times. */
-  first: Stamp | undefined;
-  last: Stamp | undefined;
+  // Earliest and latest packet times as numbers: a Stamp per packet would be garbage at once.
+  private seen = false;
+  private fSec = 0;
+  private fNsec = 0;
+  private fPrec = 0;
+  private lSec = 0;
+  private lNsec = 0;
+  private lPrec = 0;
   private readonly windowS: number;
 
   constructor(private readonly opts: AnalyzerOptions = {}) {
@@ -109,12 +114,30 @@ export class LbAnalyzer {
     });
   }
 
+  /** Earliest packet time (undefined before the first packet). */
+  get first(): Stamp | undefined {
+    return this.seen ? stamp(this.fSec, this.fNsec, this.fPrec) : undefined;
+  }
+  /** Latest packet time. */
+  get last(): Stamp | undefined {
+    return this.seen ? stamp(this.lSec, this.lNsec, this.lPrec) : undefined;
+  }
+
   /** Offer every decoded packet (the TcpReassembler must deliver into `dissector.tcp`). */
   packet(pkt: Packet): void {
     const f = pkt.frame;
     this.counts.packets++;
-    if (this.first === undefined || f.sec < this.first.sec || (f.sec === this.first.sec && f.nsec < this.first.nsec)) this.first = stamp(f.sec, f.nsec, f.precision);
-    if (this.last === undefined || f.sec > this.last.sec || (f.sec === this.last.sec && f.nsec > this.last.nsec)) this.last = stamp(f.sec, f.nsec, f.precision);
+    if (!this.seen || f.sec < this.fSec || (f.sec === this.fSec && f.nsec < this.fNsec)) {
+      this.fSec = f.sec;
+      this.fNsec = f.nsec;
+      this.fPrec = f.precision;
+    }
+    if (!this.seen || f.sec > this.lSec || (f.sec === this.lSec && f.nsec > this.lNsec)) {
+      this.lSec = f.sec;
+      this.lNsec = f.nsec;
+      this.lPrec = f.precision;
+    }
+    this.seen = true;
     if (pkt.status !== DecodeStatus.Ok) return;
     if (pkt.proto === 17) this.dissector.udp(pkt);
     else if ((pkt.proto === 1 || pkt.proto === 58) && pkt.quotedProto !== 0) this.icmp(pkt);

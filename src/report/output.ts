@@ -30,7 +30,8 @@ const STDOUT_NAMES = new Set(['-', '/dev/stdout', '/proc/self/fd/1', '/dev/fd/1'
  * An output written piece by piece (a long call list, a big report) with the guarantees of
  * writeFileAtomic: a regular file appears whole at commit() or not at all, a special
  * destination is written in place, standard output is a stream. Writes are batched (about
- * 1 MiB per system call) so that a caller can write one record at a time.
+ * 64 KiB per system call) so that a caller can write one record at a time; a bigger batch
+ * only keeps more text alive long enough to be copied by the collector.
  */
 export class AtomicOutput {
   private parts: string[] = [];
@@ -80,7 +81,7 @@ export class AtomicOutput {
     }
     this.parts.push(s);
     this.size += s.length;
-    if (this.size >= 1 << 20) this.flush();
+    if (this.size >= 1 << 16) this.flush();
   }
 
   private flush(): void {
