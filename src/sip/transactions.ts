@@ -914,10 +914,7 @@ export class SipTracker {
       tx.callRef = call.id;
     }
     info.callRef = call.id;
-    call.messages++;
-    call.tLast = t;
-    this.addAddress(call, ctx.src);
-    this.addAddress(call, ctx.dst);
+    this.countIn(call, ctx, t);
     if (msg.isRequest) this.callRequest(call, tx, msg, ctx, t);
     else this.callResponse(call, tx.method, tx, msg, ctx, t);
   }
@@ -936,10 +933,7 @@ export class SipTracker {
     }
     const call = this.findCall(msg);
     if (call === undefined) return;
-    call.messages++;
-    call.tLast = t;
-    this.addAddress(call, ctx.src);
-    this.addAddress(call, ctx.dst);
+    this.countIn(call, ctx, t);
     if (msg.isRequest) this.callRequest(call, undefined, msg, ctx, t);
     else this.callResponse(call, msg.cseqMethod, undefined, msg, ctx, t);
   }
@@ -950,6 +944,11 @@ export class SipTracker {
     const call = this.findCall(msg);
     if (call === undefined) return;
     info.callRef = call.id;
+    this.countIn(call, ctx, t);
+  }
+
+  /** The message is one of the call's: counted, and its two endpoints taken part. */
+  private countIn(call: Call, ctx: SipContext, t: number): void {
     call.messages++;
     call.tLast = t;
     this.addAddress(call, ctx.src);
