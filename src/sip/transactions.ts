@@ -180,9 +180,11 @@ export interface TrackerOptions {
   onFirstResponse?: (tx: SipTransaction) => void;
   /**
    * Does the caller read the per-message record track() returns (default true)? When nobody
-   * reads it and nobody listens for transactions (the `calls` command), the ACK of a 2xx makes
-   * no transaction of its own: it only ends its INVITE's linger and counts in its call. That
-   * transaction would carry nothing but its own txId and retransmission flag.
+   * reads it and nobody listens for transactions (the `calls` command), only INVITE
+   * transactions are made: the ACK of a 2xx only ends its INVITE's linger, and other requests
+   * and their responses only count in their call and move it on (a BYE ends it, a CANCEL marks
+   * it). Those transactions would carry nothing anyone reads. The transaction bound
+   * (maxTransactions) then holds INVITE transactions only.
    */
   messageInfo?: boolean;
   /** RFC 3261 timer B / F: no response by then is "unanswered" (default 32 s). */
