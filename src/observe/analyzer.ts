@@ -72,14 +72,11 @@ export class LbAnalyzer {
   readonly dissector: SipDissector;
   readonly tracker: SipTracker;
   readonly counts: AnalyzerCounts = { packets: 0, sipMessages: 0, inviteTransactions: 0, unansweredInvites: 0, filteredOut: 0, lateCopies: 0 };
-  // Earliest and latest packet times as numbers: a Stamp per packet would be garbage at once.
+  // Earliest and latest packet times, updated in place: a new Stamp per packet would be garbage
+  // at once. The getters hand out copies.
   private seen = false;
-  private fSec = 0;
-  private fNsec = 0;
-  private fPrec = 0;
-  private lSec = 0;
-  private lNsec = 0;
-  private lPrec = 0;
+  private readonly lo = stamp(0, 0, 0);
+  private readonly hi = stamp(0, 0, 0);
   private readonly windowS: number;
 
   constructor(private readonly opts: AnalyzerOptions = {}) {
@@ -116,27 +113,21 @@ export class LbAnalyzer {
 
   /** Earliest packet time (undefined before the first packet). */
   get first(): Stamp | undefined {
-    return this.seen ? stamp(this.fSec, this.fNsec, this.fPrec) : undefined;
+    return this.seen ? { ...this.lo } : undefined;
   }
   /** Latest packet time. */
   get last(): Stamp | undefined {
-    return this.seen ? stamp(this.lSec, this.lNsec, this.lPrec) : undefined;
+    return this.seen ? { ...this.hi } : undefined;
   }
 
   /** Offer every decoded packet (the TcpReassembler must deliver into `dissector.tcp`). */
   packet(pkt: Packet): void {
     const f = pkt.frame;
     this.counts.packets++;
-    if (!this.seen || f.sec < this.fSec || (f.sec === this.fSec && f.nsec < this.fNsec)) {
-      this.fSec = f.sec;
-      this.fNsec = f.nsec;
-      this.fPrec = f.precision;
-    }
-    if (!this.seen || f.sec > this.lSec || (f.sec === this.lSec && f.nsec > this.lNsec)) {
-      this.lSec = f.sec;
-      this.lNsec = f.nsec;
-      this.lPrec = f.precision;
-    }
+    const lo = this.lo;
+    const hi = this.hi;
+    if (!this.seen || f.sec < lo.sec || (f.sec === lo.sec && f.nsec < lo.nsec)) setStamp(lo, f);
+    if (!this.seen || f.sec > hi.sec || (f.sec === hi.sec && f.nsec > hi.nsec)) setStamp(hi, f);
     this.seen = true;
     if (pkt.status !== DecodeStatus.Ok) return;
     if (pkt.proto === 17) this.dissector.udp(pkt);
@@ -258,6 +249,12 @@ export class LbAnalyzer {
       timedOut: tx.state === 'unanswered',
     };
   }
+}
+
+function setStamp(s: Stamp, f: { sec: number; nsec: number; precision: number }): void {
+  s.sec = f.sec;
+  s.nsec = f.nsec;
+  s.precision = f.precision;
 }
 
 /**

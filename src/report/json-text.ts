@@ -51,4 +51,3 @@ export function writeJsonText(value: Record<string, unknown>, write: (s: string)
   }
   write(first ? '}' : '\n}');
 }
-

@@ -797,14 +797,16 @@ export class SipTracker {
     // lives long enough to be copied by the collector twice, with everything it holds.
     if (tx.requests.length < this.maxCopies) tx.requests = append(tx.requests, this.sighting(ctx, retrans));
     if (retrans && tx.responseCount === 0 && this.onRetx !== undefined) this.onRetx(tx);
-    if (method === 'CANCEL') {
-      const inv = this.byKey.get(this.key(msg, 0, 'INVITE'));
-      if (inv !== undefined && !inv.done) {
-        if (inv.cancel === undefined) inv.cancel = this.sighting(ctx, false);
-        if (inv.call) inv.call.cancelSeen = true;
-      }
-    }
+    if (method === 'CANCEL') this.cancelInvite(msg, ctx);
     this.attachCall(tx, msg, ctx, t, info);
+  }
+
+  /** A CANCEL: the INVITE it refers to (same top Via branch) is marked, and so is its call. */
+  private cancelInvite(msg: SipMessage, ctx: SipContext): void {
+    const inv = this.byKey.get(this.key(msg, 0, 'INVITE'));
+    if (inv === undefined || inv.done) return;
+    if (inv.cancel === undefined) inv.cancel = this.sighting(ctx, false);
+    if (inv.call) inv.call.cancelSeen = true;
   }
 
   /**
@@ -918,7 +920,7 @@ export class SipTracker {
     info.callRef = call.id;
     this.countIn(call, ctx, t);
     if (msg.isRequest) this.callRequest(call, tx, msg, ctx, t);
-    else this.callResponse(call, tx.method, tx, msg, ctx, t);
+    else this.callResponse(call, tx, msg, ctx, t);
   }
 
   /**
@@ -929,15 +931,12 @@ export class SipTracker {
    */
   private outsideTx(msg: SipMessage, ctx: SipContext, t: number): void {
     if (!this.withCalls) return;
-    if (msg.isRequest && msg.method === 'CANCEL') {
-      const inv = this.byKey.get(this.key(msg, 0, 'INVITE'));
-      if (inv !== undefined && !inv.done && inv.call) inv.call.cancelSeen = true;
-    }
+    if (msg.isRequest && msg.method === 'CANCEL') this.cancelInvite(msg, ctx);
     const call = this.findCall(msg);
     if (call === undefined) return;
     this.countIn(call, ctx, t);
     if (msg.isRequest) this.callRequest(call, undefined, msg, ctx, t);
-    else this.callResponse(call, msg.cseqMethod, undefined, msg, ctx, t);
+    else this.callResponse(call, undefined, msg, ctx, t);
   }
 
   /** An ACK for a 2xx with no transaction of its own (callsOnly): it counts in its call. */
@@ -1056,9 +1055,11 @@ export class SipTracker {
     }
   }
 
-  /** txMethod: the method of the transaction answered; tx is undefined only when it is not INVITE (see outsideTx). */
-  private callResponse(call: Call, txMethod: string, tx: Tx | undefined, msg: SipMessage, ctx: SipContext, t: number): void {
+  /** tx is undefined only for responses to requests other than INVITE and ACK (see outsideTx). */
+  private callResponse(call: Call, tx: Tx | undefined, msg: SipMessage, ctx: SipContext, t: number): void {
     if (call.toTag === '' && msg.toTag !== '' && msg.statusCode > 100) call.toTag = msg.toTag;
+    // The method of the transaction answered: its CSeq method when no transaction was made.
+    const txMethod = tx !== undefined ? tx.method : msg.cseqMethod;
     if (txMethod !== 'INVITE') {
       if (txMethod === 'BYE' && msg.statusCode >= 200 && call.endReason === undefined) {
         call.state = 'completed';
