@@ -9,7 +9,6 @@ import { printWarnings } from '../shared.js';
 import type { CommandSpec } from '../spec.js';
 import { csvField, pad, seconds, sipOptions, sipRunOptions, type SipCommonOptions } from './sip-shared.js';
 import { jsonString, jsonText } from '../../report/json-text.js';
-import { flatten } from '../../core/strings.js';
 
 const STATES: readonly CallState[] = ['setup', 'ringing', 'in-call', 'completed', 'cancelled', 'failed', 'unanswered'];
 
@@ -187,8 +186,8 @@ export const MAX_WAITING_CALLS = 10_000;
 
 /**
  * Calls in the order of their first INVITE (call ids are handed out in that order), although the
- * tracker finishes them in another: each finished call waits here, as its rendered text, until
- * every earlier one is out. Calls the filters drop still advance the order.
+ * tracker finishes them in another: each finished call waits here until every earlier one is
+ * out. Calls the filters drop still advance the order.
  *
  * One call that lasts (an hour-long call near the start of the capture) would hold back every
  * call after it, and memory would grow with the list. So at most `max` finished calls wait: past
@@ -201,21 +200,19 @@ export class InOrder<T> {
   constructor(
     private readonly out: (item: T) => void,
     private readonly max = MAX_WAITING_CALLS,
-    /** Applied to what has to wait (flatten: a waiting text is kept in its compact form). */
-    private readonly hold: (item: T) => T = (item) => item,
   ) {}
-  put(id: number, text: T | null): void {
+  put(id: number, item: T | null): void {
     if (id < this.next) {
       // Passed over while it was in progress.
-      if (text !== null) this.out(text);
+      if (item !== null) this.out(item);
       return;
     }
     if (id !== this.next) {
-      this.waiting.set(id, text === null ? null : this.hold(text));
+      this.waiting.set(id, item);
       if (this.waiting.size > this.max) this.passOver();
       return;
     }
-    if (text !== null) this.out(text);
+    if (item !== null) this.out(item);
     this.next++;
     for (let t = this.waiting.get(this.next); t !== undefined; t = this.waiting.get(this.next)) {
       this.waiting.delete(this.next);
@@ -273,33 +270,33 @@ Examples:
       (o.from === undefined || c.from.includes(o.from)) &&
       (o.to === undefined || c.to.includes(o.to)) &&
       (states.length === 0 || states.includes(c.state));
-    // Each call is written (or, until the calls before it are done, held as its text) when the
-    // tracker finishes it: memory follows the calls in progress, not the length of the list.
+    // Each call is written (or, until the calls before it are done, held) when the tracker
+    // finishes it: memory follows the calls in progress, not the length of the list.
     const out = await AtomicOutput.open(o.output, io.stdout);
     let listed = 0;
     let table: CallsTableWriter | undefined;
-    let onCall: (c: SipCall) => void;
-    let drain: () => void;
+    // A call waits as the record the tracker emitted and is rendered when its turn comes: the
+    // text is written at once and dies young, where a text made on arrival lived as long as
+    // the call waited (seconds of capture time), long enough to be copied by the collector and
+    // promoted, and took twice the memory of the record.
+    let emit: (c: SipCall) => void;
     if (o.format === 'table') {
       const t = (table = new CallsTableWriter((s) => out.write(s)));
-      const order = new InOrder<string[]>((cells) => {
-        listed++;
-        t.addCells(cells);
-      });
-      onCall = (c) => order.put(c.id, keep(c) ? tableCells(callRecord(c)) : null);
-      drain = () => order.drain();
+      emit = (c) => t.addCells(tableCells(callRecord(c)));
     } else {
       const json = o.format === 'json';
       out.write(json ? '{\n  "schema": "stalepin/calls@1",\n  "calls": [' : CSV_HEAD);
-      const render = json ? jsonElement : (c: SipCall) => csvLine(callRecord(c));
-      const order = new InOrder<string>((text) => out.write(json ? (listed++ ? ',\n' : '\n') + text : (listed++, text)), MAX_WAITING_CALLS, flatten);
-      onCall = (c) => order.put(c.id, keep(c) ? render(c) : null);
-      drain = () => order.drain();
+      emit = json ? (c) => out.write((listed ? ',\n' : '\n') + jsonElement(c)) : (c) => out.write(csvLine(callRecord(c)));
     }
+    const order = new InOrder<SipCall>((c) => {
+      emit(c);
+      listed++;
+    });
+    const onCall = (c: SipCall): void => order.put(c.id, keep(c) ? c : null);
     let run;
     try {
       run = await runSip(opts, { onCall });
-      drain();
+      order.drain();
     } catch (e) {
       out.abort();
       throw e;
