@@ -14,6 +14,7 @@ import { main } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/spec.js';
 import { startMetricsServer } from '../../src/probe/http.js';
 import { have, repoRoot, runCli } from '../helpers/cli.js';
+import { freeUdpPortPair } from '../helpers/ports.js';
 import { Responder } from './responder.js';
 
 const responders: Responder[] = [];
@@ -30,19 +31,6 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'stalepin-probe-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const fast = ['--interval', '100ms', '--timeout', '300ms'];
-
-/** A free UDP port (and the next one), for --fixed-port. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const p = 20000 + Math.floor(Math.random() * 20000);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = dgram.createSocket('udp4');
-      s.once('error', () => resolve(false));
-      s.bind(p, () => s.close(() => resolve(true)));
-    });
-    if (ok) return p;
-  }
-}
 
 describe('formats and exit codes', () => {
   it('--format ndjson: one event per round with the contract fields', async () => {
@@ -65,7 +53,7 @@ describe('formats and exit codes', () => {
 
   it('--format table: a header, one row per round and a summary', async () => {
     const r = await responder();
-    const fixed = await freePort();
+    const fixed = await freeUdpPortPair();
     r.policy.ignorePorts.add(fixed);
     const res = await runCli(['probe', r.udpTarget, '--count', '2', '--fixed-port', String(fixed), ...fast]);
     expect(res.code).toBe(1);
@@ -83,7 +71,7 @@ describe('formats and exit codes', () => {
     ['fresh-only-fail', (fp: number) => ({ onlyPorts: new Set([fp]) }), 0],
   ] as const)('--count: a run with %s rounds exits %i', async (outcome, policy, code) => {
     const r = await responder();
-    const fixed = await freePort();
+    const fixed = await freeUdpPortPair();
     Object.assign(r.policy, policy(fixed));
     const res = await runCli(['probe', r.udpTarget, '--count', '2', '--fixed-port', String(fixed), '--format', 'ndjson', '-q', ...fast]);
     expect(res.stdout.trimEnd().split('\n').map((l) => JSON.parse(l).outcome)).toEqual([outcome, outcome]);
@@ -177,7 +165,7 @@ function samples(text: string): Map<string, number> {
 describe('metrics', () => {
   it('--prom-textfile: counters, pinned gauge and per-port-kind histograms, valid for promtool', async () => {
     const r = await responder();
-    const fixed = await freePort();
+    const fixed = await freeUdpPortPair();
     r.policy.ignorePorts.add(fixed);
     const file = path.join(tmp, 'probe.prom');
     const res = await runCli(['probe', r.udpTarget, '--count', '3', '--fixed-port', String(fixed), '--prom-textfile', file, '-q', ...fast]);
@@ -221,7 +209,7 @@ describe('metrics', () => {
 
   it('--metrics-port: /metrics on 127.0.0.1 while the probe runs; 404 elsewhere; stops on the signal with exit 0', async () => {
     const r = await responder();
-    const fixed = await freePort();
+    const fixed = await freeUdpPortPair();
     const out = new Sink();
     const err = new Sink();
     const ac = new AbortController();

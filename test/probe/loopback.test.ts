@@ -6,6 +6,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Probe, type ProbeConfig, type ProbeEvent } from '../../src/probe/probe.js';
+import { freeUdpPortPair } from '../helpers/ports.js';
 import { defaultPolicy, type Policy, Responder } from './responder.js';
 
 const responders: Responder[] = [];
@@ -385,29 +386,6 @@ describe('stopping a TCP probe', () => {
     expect(summary).toMatchObject({ aborted: true, rounds: 0 });
   });
 });
-
-async function freeUdpPortPair(): Promise<number> {
-  for (let i = 0; i < 20; i++) {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const ok = await Promise.all([port, port + 1].map((p) => canBind(p)));
-    if (ok.every(Boolean)) return port;
-  }
-  throw new Error('no free port pair');
-}
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', () => {
-      s.close();
-      resolve(false);
-    });
-    s.bind(port, '0.0.0.0', () => {
-      s.close();
-      resolve(true);
-    });
-  });
-}
 
 function closedTcpPort(): Promise<number> {
   return new Promise((resolve) => {
