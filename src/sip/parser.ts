@@ -6,6 +6,7 @@
  */
 import type { Anomalies } from '../core/anomalies.js';
 import { decodeText, Fold, internText, SIP_LIMITS, Span, newVia, type SipMessage } from './message.js';
+import { CODE_HIT, NATIVE_OK, nativeSipParser, Out } from './native-parser.js';
 
 export const enum SipParseStatus {
   /** Parsed; the record is filled (anomalies may still have been counted). */
@@ -526,11 +527,104 @@ const DUP_TO = 8;
 const DUP_CLEN = 16;
 const DUP_MAXF = 32;
 
+const native = nativeSipParser();
+
 /**
  * Parse one SIP message from buf[off, off + len) into `out` (reset first). For UDP `len` is the
  * datagram payload; for TCP the framed message. Never throws on malformed input.
+ *
+ * A message goes to the C parser first when it is built (native-parser.ts); what that one
+ * declines, anything the JavaScript parser would count as an anomaly, is parsed here in
+ * JavaScript. Both fill `out` alike.
  */
 export function parseSipMessage(buf: Uint8Array, off: number, len: number, out: SipMessage, anomalies: Anomalies): SipParseStatus {
+  if (native !== undefined && native.parse(buf, off, len) === NATIVE_OK) {
+    fillFromNative(buf, off, len, out, native.out);
+    return SipParseStatus.Ok;
+  }
+  return parseSipMessageJs(buf, off, len, out, anomalies);
+}
+
+/**
+ * The C parser alone: true when it parsed the message into `out`, false when it declined (then
+ * `out` is untouched). For the tests that hold it to the JavaScript parser.
+ */
+export function parseSipMessageNative(buf: Uint8Array, off: number, len: number, out: SipMessage): boolean {
+  if (native === undefined || native.parse(buf, off, len) !== NATIVE_OK) return false;
+  fillFromNative(buf, off, len, out, native.out);
+  return true;
+}
+
+/**
+ * A span's string through the C side's intern table: `code` is what sip_parse.c's intern()
+ * said of the span. A hit reuses the slot's string without reading a byte; a miss decodes the
+ * span and stores the string in the slot, as the C side expects; -1 (long, non-ASCII or
+ * empty) takes internText. Strings equal what internText returns for the span.
+ */
+function nativeText(b: Uint8Array, s: number, e: number, fold: Fold, code: number): string {
+  if (code < 0) return internText(b, s, e, fold);
+  const strings = native!.strings;
+  if ((code & CODE_HIT) !== 0) return strings[code & 0xffff]!;
+  let t = decodeText(b, s, e);
+  if (fold === Fold.Lower) t = t.toLowerCase();
+  strings[code] = t;
+  return t;
+}
+
+/** The record as parseSipMessageJs leaves it, from the C parser's offsets: strings made the same way. */
+function fillFromNative(b: Uint8Array, off: number, len: number, out: SipMessage, o: Int32Array): void {
+  out.reset(b, off, len);
+  if (o[Out.IsRequest] === 1) {
+    out.isRequest = true;
+    out.method = internMethod(b, o[Out.MethodS]!, o[Out.MethodE]!);
+  } else out.statusCode = o[Out.StatusCode]!;
+  out.callId = nativeText(b, o[Out.CallIdS]!, o[Out.CallIdE]!, Fold.None, o[Out.CallIdCode]!);
+  out.cseqNum = o[Out.CSeqNum]!;
+  out.cseqMethod = internMethod(b, o[Out.CSeqMs]!, o[Out.CSeqMe]!);
+  out.fromTag = nativeText(b, o[Out.FromTagS]!, o[Out.FromTagE]!, Fold.None, o[Out.FromTagCode]!);
+  out.toTag = nativeText(b, o[Out.ToTagS]!, o[Out.ToTagE]!, Fold.None, o[Out.ToTagCode]!);
+  out.maxForwards = o[Out.MaxForwards]!;
+  out.contentLength = o[Out.ContentLength]!;
+  out.bodyOff = o[Out.BodyOff]!;
+  out.bodyLen = o[Out.BodyLen]!;
+  out.complete = true;
+  const sp = out.sp;
+  for (let i = 0; i < sp.length; i++) sp[i] = o[Out.Spans + i]!;
+  const nc = o[Out.ContactLines]!;
+  const cs = out.contactSpans;
+  for (let i = 0; i < nc * 2; i++) cs[i] = o[Out.Contacts + i]!;
+  out.contactLines = nc;
+  const nh = o[Out.HeaderCount]!;
+  const hn = out.hName;
+  const hv = out.hValue;
+  for (let i = 0; i < nh * 2; i++) {
+    hn[i] = o[Out.HName + i]!;
+    hv[i] = o[Out.HValue + i]!;
+  }
+  out.headerCount = nh;
+  const nv = o[Out.ViaCount]!;
+  const via = out.via;
+  for (let i = 0; i < nv; i++) {
+    let hop = via[i];
+    if (hop === undefined) {
+      hop = newVia();
+      via.push(hop);
+    }
+    const k = Out.Via + i * Out.ViaInts;
+    hop.transport = transportName(b, o[k]!, o[k + 1]!);
+    hop.host = nativeText(b, o[k + 2]!, o[k + 3]!, Fold.Lower, o[k + 10]!);
+    hop.port = o[k + 4]!;
+    const bs = o[k + 5]!;
+    hop.branch = bs < 0 ? '' : nativeText(b, bs, o[k + 6]!, Fold.None, o[k + 11]!);
+    hop.rport = o[k + 7]!;
+    const rs = o[k + 8]!;
+    hop.received = rs < 0 ? '' : nativeText(b, rs, o[k + 9]!, Fold.None, o[k + 12]!);
+  }
+  out.viaCount = nv;
+}
+
+/** parseSipMessage in JavaScript alone: the whole parser, anomalies and all. */
+export function parseSipMessageJs(buf: Uint8Array, off: number, len: number, out: SipMessage, anomalies: Anomalies): SipParseStatus {
   out.reset(buf, off, len);
   if (len > SIP_LIMITS.maxMessageSize) {
     anomalies.add('sip_message_too_large');

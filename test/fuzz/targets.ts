@@ -15,6 +15,7 @@ import { TcpReassembler } from '../../src/decode/tcp-reassembly.js';
 import { DecodeStatus, type Packet, type StreamSink, type TcpStream } from '../../src/decode/types.js';
 import { SipMessage } from '../../src/sip/message.js';
 import { parseSipMessage } from '../../src/sip/parser.js';
+import { compareParsers } from '../sip/parse-snapshot.js';
 import { SipStreamFramer } from '../../src/sip/stream-framer.js';
 import { ConntrackParser, LineSplitter } from '../../src/conntrack/parse.js';
 import { entryToJson } from '../../src/conntrack/entry.js';
@@ -413,6 +414,19 @@ export const targets: FuzzTarget[] = [
       const m = new SipMessage();
       parseSipMessage(input, 0, input.length, m, new Anomalies());
       touch(m);
+    },
+  },
+  {
+    // The C parser against the JavaScript one: where C takes a message, the records must match.
+    name: 'sip-native',
+    text: true,
+    maxLen: 128 * 1024,
+    async seeds() {
+      return withRegressions('sip-native', await sipSeeds());
+    },
+    run(input) {
+      const r = compareParsers(input);
+      check(r.mismatch === undefined, r.mismatch ?? '');
     },
   },
   {

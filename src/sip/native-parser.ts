@@ -1,0 +1,99 @@
+/**
+ * The C fast path of the SIP parser (native/sip/sip_parse.c), built by npm install when a
+ * compiler is there. It parses messages with nothing wrong in them and writes byte offsets to
+ * one shared Int32Array; for anything the JavaScript parser would count as an anomaly it
+ * answers "slow" and parser.ts parses the message itself. Without the binding (no compiler at
+ * install, or STALEPIN_SIP_PARSER=js) every message takes the JavaScript parser: the results
+ * are the same, only slower (test/sip/native-parser.test.ts holds the two to that).
+ */
+import { createRequire } from 'node:module';
+
+/** Slots of the output array; mirrors the enum at the top of sip_parse.c. */
+export const enum Out {
+  Status = 0,
+  IsRequest,
+  MethodS,
+  MethodE,
+  StatusCode,
+  CallIdS,
+  CallIdE,
+  CSeqNum,
+  CSeqMs,
+  CSeqMe,
+  FromTagS,
+  FromTagE,
+  ToTagS,
+  ToTagE,
+  MaxForwards,
+  ContentLength,
+  BodyOff,
+  BodyLen,
+  HeaderCount,
+  ViaCount,
+  ContactLines,
+  CallIdCode,
+  FromTagCode,
+  ToTagCode,
+  Spans = 24,
+  Contacts = Spans + 22,
+  Via = Contacts + 32,
+  ViaInts = 13,
+  HName = Via + 32 * ViaInts,
+  HValue = HName + 512,
+  Size = HValue + 512,
+}
+
+/** An intern code with this bit: the slot holds these bytes already (sip_parse.c, intern()). */
+export const CODE_HIT = 0x10000;
+export const INTERN_SLOTS = 8192;
+
+/** parse() results. */
+export const NATIVE_OK = 0;
+export const NATIVE_SLOW = 3;
+
+interface Binding {
+  parse(bytes: Uint8Array, off: number, len: number): number;
+  setOutput(out: Int32Array): void;
+  outputSize(): number;
+}
+
+export interface NativeSipParser {
+  /** NATIVE_OK (results in `out`) or NATIVE_SLOW (the JavaScript parser must do it). */
+  parse(bytes: Uint8Array, off: number, len: number): number;
+  /** The results of the last parse that returned NATIVE_OK. */
+  readonly out: Int32Array;
+  /**
+   * The strings of the C side's intern table, by slot (see nativeText in parser.ts). Emptied
+   * with the C side's table whenever the binding is set up.
+   */
+  readonly strings: string[];
+}
+
+let loaded: NativeSipParser | null | undefined;
+
+function load(): NativeSipParser | null {
+  if (process.env.STALEPIN_SIP_PARSER === 'js') return null;
+  let binding: Binding;
+  try {
+    binding = createRequire(import.meta.url)('../../native/sip/build/Release/stalepin_sip.node') as Binding;
+  } catch {
+    return null;
+  }
+  // A binding from another version of this file would write to the wrong slots.
+  if (binding.outputSize() !== Out.Size) return null;
+  // Module-level: the C side keeps a pointer into this array, so it must live as long as the process.
+  const out = new Int32Array(Out.Size);
+  binding.setOutput(out);
+  return { parse: binding.parse, out, strings: new Array<string>(INTERN_SLOTS).fill('') };
+}
+
+/** The binding, or undefined when it is not built or STALEPIN_SIP_PARSER=js turns it off. */
+export function nativeSipParser(): NativeSipParser | undefined {
+  if (loaded === undefined) loaded = load();
+  return loaded ?? undefined;
+}
+
+/** Which parser does the work, for `stalepin --version`-style diagnostics and the bench. */
+export function sipParserKind(): 'c' | 'js' {
+  return nativeSipParser() === undefined ? 'js' : 'c';
+}
