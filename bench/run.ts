@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import os from 'node:os';
 import { compare, fileSize, have, markdownTable, type BenchRow } from './lib.js';
+import { sipParserKind } from '../src/sip/native-parser.js';
 import { generateLbCapture } from '../test/gen/lbsynth.js';
 import { runConntrackBench } from './conntrack-bench.js';
 import { runAuditBench } from './audit-bench.js';
@@ -85,10 +86,13 @@ for (const [label, file] of [
   // The SIP call list: sngrep's job, and tshark's SIP statistics tap as its nearest pass.
   // Not a peer: the least any JavaScript SIP parser could cost here (bench/scan-floor.mjs).
   const floor = { tool: 'floor: read+decode, one JS pass over SIP headers', argv: ['node', join(root, 'bench', 'scan-floor.mjs'), pcap] };
+  // The same command with the C parser turned off: what a machine without a compiler at install gets.
+  const jsOnly = ['env', 'STALEPIN_SIP_PARSER=js'];
   const callsRows = compare(
     `calls pcap ${size}`,
     [
       { tool: 'stalepin calls', argv: [...stalepin, 'calls', '--quiet', '--format', 'json', '-o', '/dev/null', pcap] },
+      { tool: 'stalepin calls, JavaScript parser only', argv: [...jsOnly, ...stalepin, 'calls', '--quiet', '--format', 'json', '-o', '/dev/null', pcap] },
       peer('sngrep -I -N -q', ['sngrep', '-I', pcap, '-N', '-q']),
       peer('tshark -q -z sip,stat', ['tshark', '-r', pcap, '-q', '-z', 'sip,stat']),
       floor,
@@ -105,6 +109,7 @@ for (const [label, file] of [
     `analyze pcap ${size}`,
     [
       { tool: 'stalepin analyze', argv: [...stalepin, 'analyze', '--quiet', '--format', 'json', '-o', '/dev/null', '--fail-on', 'never', pcap] },
+      { tool: 'stalepin analyze, JavaScript parser only', argv: [...jsOnly, ...stalepin, 'analyze', '--quiet', '--format', 'json', '-o', '/dev/null', '--fail-on', 'never', pcap] },
       peer('sngrep -I -N -q', ['sngrep', '-I', pcap, '-N', '-q']),
       peer('tshark INVITE fields', ['tshark', '-r', pcap, '-Y', 'sip.Method == "INVITE"', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'sip.Call-ID']),
       floor,
@@ -133,6 +138,8 @@ resident set of the process.
 Corpus: a synthetic capture taken at a SIP load balancer (test/gen/lbsynth.ts): Ethernet/IPv4/UDP,
 every SIP datagram seen arriving and forwarded, RTP-sized noise, one backend terminated mid-way,
 ${packets} packets; the pcapng is the same capture converted by \`editcap -F pcapng\`.
+
+SIP parser: ${sipParserKind() === 'c' ? "the C fast path (native/sip) with the JavaScript parser for the messages it declines; the rows \"JavaScript parser only\" run the same command with STALEPIN_SIP_PARSER=js" : 'JavaScript only (the C module native/sip was not built)'}.
 
 The "floor" rows are not a tool (bench/scan-floor.mjs): stalepin's own reader and decoder, the
 dissector's skipping of byte-identical copies, and one JavaScript loop over the header bytes of
