@@ -149,6 +149,13 @@ static int64_t digits(const uint8_t *b, int32_t p, int32_t e, int64_t max, int32
   return p == s ? -1 : v;
 }
 
+/* All of b[s, e) as one decimal number up to max, or -1. */
+static int32_t whole_number(const uint8_t *b, int32_t s, int32_t e, int64_t max) {
+  int32_t after;
+  int64_t v = digits(b, s, e, max, &after);
+  return v < 0 || after != e ? -1 : (int32_t)v;
+}
+
 /* Exactly "SIP/2.0" (the letters in any case) in b[s, e)? */
 static int is_sip20(const uint8_t *b, int32_t s, int32_t e) {
   return e - s == 7 && (b[s] | 0x20) == 's' && (b[s + 1] | 0x20) == 'i' && (b[s + 2] | 0x20) == 'p' && b[s + 3] == '/' && b[s + 4] == '2' &&
@@ -538,24 +545,16 @@ static int parse(const uint8_t *b, int32_t off, int32_t len, int32_t *o, Env *en
         }
         break;
       }
-      case H_MAXF: {
+      case H_MAXF:
         if (seen & S_MAXF) return SLOW;
         seen |= S_MAXF;
-        int32_t after;
-        int64_t v = digits(b, vs, vend, 255, &after);
-        if (v < 0 || after != vend) return SLOW;
-        o[O_MAX_FORWARDS] = (int32_t)v;
+        if ((o[O_MAX_FORWARDS] = whole_number(b, vs, vend, 255)) < 0) return SLOW;
         break;
-      }
-      case H_CLEN: {
+      case H_CLEN:
         if (seen & S_CLEN) return SLOW;
         seen |= S_CLEN;
-        int32_t after;
-        int64_t v = digits(b, vs, vend, 0x7fffffff, &after);
-        if (v < 0 || after != vend) return SLOW;
-        o[O_CONTENT_LENGTH] = (int32_t)v;
+        if ((o[O_CONTENT_LENGTH] = whole_number(b, vs, vend, 0x7fffffff)) < 0) return SLOW;
         break;
-      }
       case H_CTYPE:
         sp[SPAN_CONTENT_TYPE * 2] = vs;
         sp[SPAN_CONTENT_TYPE * 2 + 1] = vend;

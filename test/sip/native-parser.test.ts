@@ -43,6 +43,19 @@ async function messagesOf(file: string): Promise<Uint8Array[]> {
   return out;
 }
 
+/** Every SIP message of the captures through both parsers: how many there were, how many C took. */
+async function agreeOn(files: string[]): Promise<{ all: number; taken: number }> {
+  let all = 0;
+  let taken = 0;
+  for (const f of files) {
+    for (const m of await messagesOf(f)) {
+      all++;
+      if (expectAgree(m, f)) taken++;
+    }
+  }
+  return { all, taken };
+}
+
 function expectAgree(bytes: Uint8Array, label: string, off = 0, len = bytes.length - off): boolean {
   const r = compareParsers(bytes, off, len);
   if (r.mismatch !== undefined) expect.fail(`${label}: ${r.mismatch}\n${new TextDecoder('latin1').decode(bytes.subarray(off, off + Math.min(len, 600)))}`);
@@ -198,28 +211,14 @@ describe.skipIf(why !== undefined)('the C SIP parser', () => {
   });
 
   it('takes the messages of the lab fixtures with the JavaScript parser\'s result', async () => {
-    let all = 0;
-    let taken = 0;
-    for (const f of listCaptures(labDir)) {
-      for (const m of await messagesOf(f)) {
-        all++;
-        if (expectAgree(m, f)) taken++;
-      }
-    }
+    const { all, taken } = await agreeOn(listCaptures(labDir));
     expect(all).toBeGreaterThan(100);
     // sipp's messages are well-formed: the C parser should take nearly all of them.
     expect(taken / all).toBeGreaterThan(0.95);
   });
 
   it.skipIf(!existsSync(capturesDir))('agrees on every message of the public captures in ../shared/captures', async () => {
-    let all = 0;
-    let taken = 0;
-    for (const f of listCaptures(capturesDir)) {
-      for (const m of await messagesOf(f)) {
-        all++;
-        if (expectAgree(m, f)) taken++;
-      }
-    }
+    const { all, taken } = await agreeOn(listCaptures(capturesDir));
     expect(all).toBeGreaterThan(1000);
     expect(taken).toBeGreaterThan(all / 2);
   });
