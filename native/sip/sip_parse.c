@@ -255,6 +255,15 @@ static int start_line(const uint8_t *b, int32_t p, int32_t le, int32_t *o) {
   return OK;
 }
 
+/* A token, then a slash with optional blanks around it; the offset after them, or -1. */
+static int32_t token_slash(const uint8_t *b, int32_t p, int32_t e) {
+  int32_t t = skip_token(b, p, e);
+  if (t == p) return -1;
+  t = skip_ws(b, t, e);
+  if (t >= e || b[t] != '/') return -1;
+  return skip_ws(b, t + 1, e);
+}
+
 /* Every hop of one Via value; 0 where the JavaScript parser would find it malformed. */
 static int via(const uint8_t *b, int32_t s, int32_t e, int32_t *o) {
   int32_t p = s;
@@ -262,18 +271,7 @@ static int via(const uint8_t *b, int32_t s, int32_t e, int32_t *o) {
     p = skip_ws(b, p, e);
     if (p >= e) break;
     /* sent-protocol: name SLASH version SLASH transport, blanks allowed around the slashes */
-    int32_t n0 = p;
-    p = skip_token(b, p, e);
-    if (p == n0) return 0;
-    p = skip_ws(b, p, e);
-    if (p >= e || b[p] != '/') return 0;
-    p = skip_ws(b, p + 1, e);
-    int32_t v0 = p;
-    p = skip_token(b, p, e);
-    if (p == v0) return 0;
-    p = skip_ws(b, p, e);
-    if (p >= e || b[p] != '/') return 0;
-    p = skip_ws(b, p + 1, e);
+    if ((p = token_slash(b, p, e)) < 0 || (p = token_slash(b, p, e)) < 0) return 0;
     int32_t t0 = p;
     p = skip_token(b, p, e);
     int32_t t1 = p;
