@@ -7,6 +7,7 @@
  * are the same, only slower (test/sip/native-parser.test.ts holds the two to that).
  */
 import { createRequire } from 'node:module';
+import { SIP_LIMITS } from './message.js';
 
 /** Slots of the output array; mirrors the enum at the top of sip_parse.c. */
 export const enum Out {
@@ -81,6 +82,8 @@ function load(): NativeSipParser | null {
   }
   // A binding from another version of this file would write to the wrong slots.
   if (binding.outputSize() !== Out.Size) return null;
+  // The layout holds SIP_LIMITS' counts; were they changed without sip_parse.c, C would not enforce them.
+  if (Out.HValue - Out.HName !== SIP_LIMITS.maxHeaders * 2 || Out.HName - Out.Via !== SIP_LIMITS.maxViaHops * Out.ViaInts || Out.Via - Out.Contacts !== SIP_LIMITS.maxContactLines * 2) return null;
   // Module-level: the C side keeps a pointer into this array, so it must live as long as the process.
   const out = new Int32Array(Out.Size);
   binding.setOutput(out);

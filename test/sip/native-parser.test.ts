@@ -10,7 +10,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Anomalies } from '../../src/core/anomalies.js';
-import { SipMessage } from '../../src/sip/message.js';
+import { SIP_LIMITS, SipMessage } from '../../src/sip/message.js';
 import { nativeSipParser } from '../../src/sip/native-parser.js';
 import { parseSipMessage, parseSipMessageJs, SipParseStatus } from '../../src/sip/parser.js';
 import { runSip } from '../../src/sip/source.js';
@@ -103,6 +103,9 @@ const edges: Edge[] = [
   { name: 'a Via port above 65535', input: lines(swap(1, 'Via: SIP/2.0/UDP h:65536;branch=z9hG4bK1')), native: false },
   { name: 'a Via rport above 65535 (taken as 0, as in JavaScript)', input: lines(swap(1, 'Via: SIP/2.0/UDP h;branch=z9hG4bK1;rport=70000')), native: true },
   { name: '33 Via hops', input: lines([...INVITE.slice(0, 2), ...Array.from({ length: 32 }, (_, i) => `Via: SIP/2.0/UDP h${i};branch=z9hG4bK${i}`), ...INVITE.slice(2)]), native: false },
+  { name: 'a header line longer than the limit', input: lines([...INVITE.slice(0, 3), `X-Long: ${'y'.repeat(SIP_LIMITS.maxLineLength)}`, ...INVITE.slice(3)]), native: false },
+  { name: 'a header line just within the limit', input: lines([...INVITE.slice(0, 3), `X-Long: ${'y'.repeat(SIP_LIMITS.maxLineLength - 8)}`, ...INVITE.slice(3)]), native: true },
+  { name: 'a message larger than the limit', input: lines(INVITE.slice(0, -1), 'v'.repeat(SIP_LIMITS.maxMessageSize)), native: false },
   { name: '20 Contact lines (16 kept)', input: lines([...INVITE.slice(0, -1), ...Array.from({ length: 20 }, (_, i) => `Contact: <sip:c${i}@h>`), 'Content-Length: 0']), native: true },
   { name: 'a quoted display name holding < and ;', input: lines(swap(4, 'From: "A <x>; \\"y\\"" <sip:alice@example.com>;tag=q1')), native: true },
   { name: 'an empty tag, then a real one', input: lines(swap(4, 'From: <sip:alice@example.com>;tag=;tag=second')), native: true },
