@@ -659,7 +659,8 @@ static napi_value parse_js(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int status = SLOW;
-  if (off >= 0 && len >= 0 && (size_t)off + (size_t)len <= length) status = parse(data, off, len, st->out, st);
+  /* In range, and off + len fits an int32 (the offsets written are int32). */
+  if (off >= 0 && len >= 0 && len <= MAX_MESSAGE && off <= INT32_MAX - len && (size_t)off + (size_t)len <= length) status = parse(data, off, len, st->out, st);
   st->out[O_STATUS] = status;
   CHECK(napi_create_int32(env, status, &result));
   return result;
