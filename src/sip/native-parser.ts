@@ -70,7 +70,14 @@ export interface NativeSipParser {
   readonly strings: string[];
 }
 
-let loaded: NativeSipParser | null | undefined;
+/**
+ * The C side keeps one output array and one intern table per Node environment, so every copy of
+ * this module in the environment (a test runner may load it more than once) must share one
+ * NativeSipParser: a second setOutput would leave the first copy reading an array C no longer
+ * writes. Kept on `process`, which is per environment.
+ */
+const SHARED = Symbol.for('stalepin.sip.native-parser');
+type Holder = { [SHARED]?: NativeSipParser | null };
 
 function load(): NativeSipParser | null {
   if (process.env.STALEPIN_SIP_PARSER === 'js') return null;
@@ -84,7 +91,7 @@ function load(): NativeSipParser | null {
   if (binding.outputSize() !== Out.Size) return null;
   // The layout holds SIP_LIMITS' counts; were they changed without sip_parse.c, C would not enforce them.
   if (Out.HValue - Out.HName !== SIP_LIMITS.maxHeaders * 2 || Out.HName - Out.Via !== SIP_LIMITS.maxViaHops * Out.ViaInts || Out.Via - Out.Contacts !== SIP_LIMITS.maxContactLines * 2) return null;
-  // Module-level: the C side keeps a pointer into this array, so it must live as long as the process.
+  // Held by the environment (see SHARED): the C side keeps a pointer into this array.
   const out = new Int32Array(Out.Size);
   binding.setOutput(out);
   return { parse: binding.parse, out, strings: new Array<string>(INTERN_SLOTS).fill('') };
@@ -92,11 +99,13 @@ function load(): NativeSipParser | null {
 
 /** The binding, or undefined when it is not built or STALEPIN_SIP_PARSER=js turns it off. */
 export function nativeSipParser(): NativeSipParser | undefined {
-  if (loaded === undefined) loaded = load();
-  return loaded ?? undefined;
+  const holder = process as unknown as Holder;
+  let p = holder[SHARED];
+  if (p === undefined) p = holder[SHARED] = load();
+  return p ?? undefined;
 }
 
-/** Which parser does the work, for `stalepin --version`-style diagnostics and the bench. */
+/** Which parser does the work: for the bench's header and the tests. */
 export function sipParserKind(): 'c' | 'js' {
   return nativeSipParser() === undefined ? 'js' : 'c';
 }

@@ -226,6 +226,12 @@ describe.skipIf(why !== undefined)('the C SIP parser', () => {
     expect(taken).toBeGreaterThan(all / 2);
   });
 
+  it('two copies of the loader module in one process share one parser (the C side has one output array)', () => {
+    const mod = join(repoRoot, 'dist', 'sip', 'native-parser.js');
+    const script = `const a = await import('${mod}?a'); const b = await import('${mod}?b'); process.stdout.write(String(a.nativeSipParser() !== undefined && a.nativeSipParser() === b.nativeSipParser()));`;
+    expect(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })).toBe('true');
+  });
+
   it('STALEPIN_SIP_PARSER=js turns it off, and the output stays the same', () => {
     const bin = join(repoRoot, 'bin', 'stalepin');
     const pcap = join(labDir, 'killed', 'lb-any.pcap');
