@@ -435,8 +435,8 @@ static int name_addr(const uint8_t *b, int32_t s, int32_t e, int32_t *o, int uri
   return 1;
 }
 
+/* b[off, off + len): in the buffer, len <= MAX_MESSAGE, off + len fits an int32 (parse_js checks). */
 static int parse(const uint8_t *b, int32_t off, int32_t len, int32_t *o, Env *env) {
-  if (len > MAX_MESSAGE) return SLOW;
   for (int i = 0; i < O_VIA; i++) o[i] = -1;
   o[O_HEADER_COUNT] = 0;
   o[O_VIA_COUNT] = 0;
@@ -621,6 +621,15 @@ static napi_value set_output(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (argc < 1 || napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_int32_array ||
+      length < O_SIZE) {
+    napi_throw_type_error(env, NULL, "setOutput: an Int32Array of at least the output size");
+    return NULL;
+  }
+  /* Allocated only with a valid array to point at: parse() takes a state with an output as ready. */
   Env *st = env_state(env);
   if (st == NULL) {
     st = malloc(sizeof(Env));
@@ -629,14 +638,6 @@ static napi_value set_output(napi_env env, napi_callback_info info) {
       napi_throw_error(env, NULL, "stalepin_sip: out of memory");
       return NULL;
     }
-  }
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  if (argc < 1 || napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_int32_array ||
-      length < O_SIZE) {
-    napi_throw_type_error(env, NULL, "setOutput: an Int32Array of at least the output size");
-    return NULL;
   }
   st->out = data;
   intern_reset(st);
@@ -653,7 +654,7 @@ static napi_value parse_js(napi_env env, napi_callback_info info) {
   void *data;
   int32_t off, len;
   Env *st = env_state(env);
-  if (st == NULL || st->out == NULL || argc < 3 || napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
+  if (st == NULL || argc < 3 || napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
       type != napi_uint8_array || napi_get_value_int32(env, argv[1], &off) != napi_ok || napi_get_value_int32(env, argv[2], &len) != napi_ok) {
     napi_throw_type_error(env, NULL, "parse: (Uint8Array, offset, length) after setOutput");
     return NULL;
@@ -675,12 +676,15 @@ static napi_value output_size(napi_env env, napi_callback_info info) {
 NAPI_MODULE_INIT() {
   const char *tok = "-.!%*_+`'~";
   for (int c = 0; c < 256; c++) TOKEN[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c && strchr(tok, c));
-  napi_value fn;
-  if (napi_create_function(env, "parse", NAPI_AUTO_LENGTH, parse_js, NULL, &fn) != napi_ok) return NULL;
-  napi_set_named_property(env, exports, "parse", fn);
-  if (napi_create_function(env, "setOutput", NAPI_AUTO_LENGTH, set_output, NULL, &fn) != napi_ok) return NULL;
-  napi_set_named_property(env, exports, "setOutput", fn);
-  if (napi_create_function(env, "outputSize", NAPI_AUTO_LENGTH, output_size, NULL, &fn) != napi_ok) return NULL;
-  napi_set_named_property(env, exports, "outputSize", fn);
+  static const struct {
+    const char *name;
+    napi_callback cb;
+  } api[] = {{"parse", parse_js}, {"setOutput", set_output}, {"outputSize", output_size}};
+  for (size_t i = 0; i < sizeof api / sizeof api[0]; i++) {
+    napi_value fn;
+    if (napi_create_function(env, api[i].name, NAPI_AUTO_LENGTH, api[i].cb, NULL, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, api[i].name, fn) != napi_ok)
+      return NULL;
+  }
   return exports;
 }

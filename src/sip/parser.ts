@@ -538,16 +538,12 @@ const native = nativeSipParser();
  * JavaScript. Both fill `out` alike.
  */
 export function parseSipMessage(buf: Uint8Array, off: number, len: number, out: SipMessage, anomalies: Anomalies): SipParseStatus {
-  if (native !== undefined && native.parse(buf, off, len) === NATIVE_OK) {
-    fillFromNative(buf, off, len, out, native.out);
-    return SipParseStatus.Ok;
-  }
-  return parseSipMessageJs(buf, off, len, out, anomalies);
+  return parseSipMessageNative(buf, off, len, out) ? SipParseStatus.Ok : parseSipMessageJs(buf, off, len, out, anomalies);
 }
 
 /**
- * The C parser alone: true when it parsed the message into `out`, false when it declined (then
- * `out` is untouched). For the tests that hold it to the JavaScript parser.
+ * The C parser alone: true when it parsed the message into `out`, false when it declined or is
+ * not built (then `out` is untouched). Also what the tests hold to the JavaScript parser.
  */
 export function parseSipMessageNative(buf: Uint8Array, off: number, len: number, out: SipMessage): boolean {
   if (native === undefined || native.parse(buf, off, len) !== NATIVE_OK) return false;

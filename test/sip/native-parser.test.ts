@@ -226,6 +226,16 @@ describe.skipIf(why !== undefined)('the C SIP parser', () => {
     expect(taken).toBeGreaterThan(all / 2);
   });
 
+  it('the binding refuses to parse until it has a valid output array, even after a refused one', () => {
+    const node = join(repoRoot, 'native', 'sip', 'build', 'Release', 'stalepin_sip.node');
+    // A fresh process: the state is per environment, and this one's is set up already.
+    const script = `const b = require(${JSON.stringify(node)}); const r = [];
+      for (const f of [() => b.parse(new Uint8Array(8), 0, 8), () => b.setOutput(new Int32Array(3)), () => b.parse(new Uint8Array(8), 0, 8)])
+        try { f(); r.push('ok'); } catch (e) { r.push(e.name); }
+      process.stdout.write(r.join(' '));`;
+    expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })).toBe('TypeError TypeError TypeError');
+  });
+
   it('two copies of the loader module in one process share one parser (the C side has one output array)', () => {
     const mod = join(repoRoot, 'dist', 'sip', 'native-parser.js');
     const script = `const a = await import('${mod}?a'); const b = await import('${mod}?b'); process.stdout.write(String(a.nativeSipParser() !== undefined && a.nativeSipParser() === b.nativeSipParser()));`;
