@@ -667,6 +667,84 @@ static napi_value parse_js(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * The dissector's recent messages. At a load balancer every datagram is captured twice
+ * (arriving, then forwarded unchanged), and retransmissions repeat it again, so the dissector
+ * keeps its last RECENT messages and reuses the parsed record of a byte-identical one. Each
+ * dissector owns a Uint8Array of SLOTS_BYTES: a header of RECENT message lengths (-1: empty)
+ * and the slot written next, then RECENT slots of SLOT_CAP bytes. A new message is copied into
+ * a slot and parsed there, so the spans of its record (JavaScript keeps one record per slot)
+ * stay valid while the record is reused.
+ */
+#define RECENT 16
+#define SLOT_CAP 65536
+#define SLOTS_HEAD 128
+#define SLOTS_BYTES (SLOTS_HEAD + RECENT * SLOT_CAP)
+/* dissect() results: the slot in the low byte, what happened above it. */
+enum { D_SAME = 0, D_PARSED = 1, D_SLOW = 2, D_NOT_KEPT = 3 };
+
+/*
+ * dissect(bytes: Uint8Array, off, len, slots: Uint8Array) -> slot | kind << 8:
+ *   D_SAME: the slot holds these very bytes; nothing was parsed;
+ *   D_PARSED: copied into the slot and parsed (results in the output array);
+ *   D_SLOW: copied into the slot; the JavaScript parser must parse the slot's bytes;
+ *   D_NOT_KEPT: empty, too large for a slot or out of range: the slot is emptied and
+ *     JavaScript parses the bytes where they are.
+ */
+static napi_value dissect_js(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_typedarray_type type, stype;
+  size_t length, slength;
+  void *data, *sdata;
+  int32_t off, len;
+  Env *st = env_state(env);
+  if (st == NULL || argc < 4 || napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array || napi_get_value_int32(env, argv[1], &off) != napi_ok || napi_get_value_int32(env, argv[2], &len) != napi_ok ||
+      napi_get_typedarray_info(env, argv[3], &stype, &slength, &sdata, NULL, NULL) != napi_ok || stype != napi_uint8_array || slength != SLOTS_BYTES ||
+      ((uintptr_t)sdata & 3) != 0) {
+    napi_throw_type_error(env, NULL, "dissect: (Uint8Array, offset, length, slots) after setOutput");
+    return NULL;
+  }
+  int32_t *head = sdata;
+  uint8_t *slots = (uint8_t *)sdata + SLOTS_HEAD;
+  const uint8_t *b = data;
+  int32_t next = head[RECENT] & (RECENT - 1);
+  int kind;
+  int32_t slot;
+  if (off < 0 || len <= 0 || len > MAX_MESSAGE || off > INT32_MAX - len || (size_t)off + (size_t)len > length) {
+    slot = next;
+    head[slot] = -1;
+    kind = D_NOT_KEPT;
+  } else {
+    /* Newest first: a balancer's forwarded copy follows its original closely. */
+    for (int k = 1; k <= RECENT; k++) {
+      int32_t i = (next - k) & (RECENT - 1);
+      if (head[i] == len && memcmp(slots + (size_t)i * SLOT_CAP, b + off, (size_t)len) == 0) {
+        CHECK(napi_create_int32(env, i | D_SAME << 8, &result));
+        return result;
+      }
+    }
+    slot = next;
+    uint8_t *dst = slots + (size_t)slot * SLOT_CAP;
+    memcpy(dst, b + off, (size_t)len);
+    head[slot] = len;
+    int status = parse(dst, 0, len, st->out, st);
+    st->out[O_STATUS] = status;
+    kind = status == OK ? D_PARSED : D_SLOW;
+  }
+  head[RECENT] = (next + 1) & (RECENT - 1);
+  CHECK(napi_create_int32(env, slot | kind << 8, &result));
+  return result;
+}
+
+static napi_value slots_size(napi_env env, napi_callback_info info) {
+  napi_value r;
+  CHECK(napi_create_int32(env, SLOTS_BYTES, &r));
+  return r;
+}
+
 static napi_value output_size(napi_env env, napi_callback_info info) {
   napi_value r;
   CHECK(napi_create_int32(env, O_SIZE, &r));
@@ -679,7 +757,7 @@ NAPI_MODULE_INIT() {
   static const struct {
     const char *name;
     napi_callback cb;
-  } api[] = {{"parse", parse_js}, {"setOutput", set_output}, {"outputSize", output_size}};
+  } api[] = {{"parse", parse_js}, {"setOutput", set_output}, {"outputSize", output_size}, {"dissect", dissect_js}, {"slotsSize", slots_size}};
   for (size_t i = 0; i < sizeof api / sizeof api[0]; i++) {
     napi_value fn;
     if (napi_create_function(env, api[i].name, NAPI_AUTO_LENGTH, api[i].cb, NULL, &fn) != napi_ok ||

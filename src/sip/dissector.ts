@@ -18,7 +18,8 @@ import { formatEndpoint, formatIP, formatIPv4 } from '../core/address.js';
 import { flatten } from '../core/strings.js';
 import { DecodeStatus, type Packet, type TcpStream } from '../decode/types.js';
 import { SIP_LIMITS, SipMessage } from './message.js';
-import { looksLikeSip, parseSipMessage, SipParseStatus } from './parser.js';
+import { Dissected, nativeSipParser, newSlots, RECENT, SLOT_CAP, SLOTS_HEAD, type NativeSipParser } from './native-parser.js';
+import { fillParsed, looksLikeSip, parseSipMessage, parseSipMessageJs, SipParseStatus } from './parser.js';
 import { SipStreamFramer } from './stream-framer.js';
 import { DEFAULT_SIP_PORTS, newSipContext, type SipContext } from './types.js';
 
@@ -35,6 +36,11 @@ export interface SipDissectorOptions {
    * start line details). NotSip payloads are only counted.
    */
   onMessage: SipMessageHandler;
+  /**
+   * Compare, copy and parse recent messages in one C call when the C parser is built (default
+   * true). False keeps that in JavaScript, as without the binding: the tests run both.
+   */
+  native?: boolean;
 }
 
 export interface SipDissectorStats {
@@ -60,7 +66,7 @@ class RecordingAnomalies extends Anomalies {
 /** One recently parsed message with its own copy of the bytes (the record's spans point into it). */
 class Recent {
   readonly msg = new SipMessage();
-  bytes = new Uint8Array(1024);
+  bytes: Uint8Array = new Uint8Array(1024);
   /** -1: empty (or a message too large to keep). */
   len = -1;
   status: SipParseStatus = SipParseStatus.NotSip;
@@ -68,13 +74,13 @@ class Recent {
   anomalies: string[] = [];
 }
 
-/**
- * Recent messages compared against each new one. At a balancer the forwarded copy follows the
- * arriving one by the forwarding latency, and other calls' messages come in between: on the
- * 400 calls/s benchmark capture (40 µs latency) a window of 4 caught 13% of the copies and one
- * of 8 all of them. Most candidates are rejected on their length alone.
+/*
+ * RECENT (native-parser.ts): recent messages compared against each new one. At a balancer the
+ * forwarded copy follows the arriving one by the forwarding latency, and other calls' messages
+ * come in between: on the 400 calls/s benchmark capture (40 µs latency) a window of 4 caught
+ * 13% of the copies and one of 8 all of them. Most candidates are rejected on their length
+ * alone. A power of two (slots are masked).
  */
-const RECENT = 16; // a power of two (slots are masked)
 /** Endpoint string cache slots (direct-mapped, a power of two). */
 const EP_SLOTS = 4096;
 
@@ -109,6 +115,12 @@ export class SipDissector {
   private tcpId = -1;
   private tcpSrc = '';
   private tcpDst = '';
+  /**
+   * With the C parser, the recent messages are compared, copied and parsed in one native call
+   * (dissect() in sip_parse.c): the bytes live in these slots, one per Recent record.
+   */
+  private readonly native: NativeSipParser | undefined;
+  private readonly slots: Uint8Array | undefined;
 
   constructor(opts: SipDissectorOptions) {
     this.anomalies = opts.anomalies;
@@ -117,6 +129,11 @@ export class SipDissector {
     this.onMessage = opts.onMessage;
     for (const p of opts.ports ?? DEFAULT_SIP_PORTS) if (p >= 0 && p < 65536) this.ports[p] = 1;
     for (let i = 0; i < RECENT; i++) this.recent.push(new Recent());
+    this.native = opts.native === false ? undefined : nativeSipParser();
+    if (this.native !== undefined) {
+      const slots = (this.slots = newSlots());
+      for (let i = 0; i < RECENT; i++) this.recent[i]!.bytes = slots.subarray(SLOTS_HEAD + i * SLOT_CAP, SLOTS_HEAD + (i + 1) * SLOT_CAP);
+    }
     this.msg = this.recent[0]!.msg;
     this.tcp = new SipStreamFramer((stream, buf, off, len, pkt) => this.tcpMessage(stream, buf, off, len, pkt), {
       anomalies: opts.anomalies,
@@ -133,6 +150,7 @@ export class SipDissector {
    * this.msg and returns the status.
    */
   private parse(buf: Uint8Array, off: number, len: number): SipParseStatus {
+    if (this.native !== undefined) return this.parseNative(buf, off, len, this.native);
     const recent = this.recent;
     const lens = this.recentLen;
     const last = len - 1;
@@ -169,6 +187,29 @@ export class SipDissector {
     r.len = len;
     lens[slot] = len;
     r.status = parseSipMessage(r.bytes, 0, len, r.msg, rec);
+    return r.status;
+  }
+
+  /** parse() with the comparing, copying and parsing done by the C side in one call. */
+  private parseNative(buf: Uint8Array, off: number, len: number, native: NativeSipParser): SipParseStatus {
+    const d = native.dissect(buf, off, len, this.slots!);
+    const r = this.recent[d & 0xff]!;
+    this.msg = r.msg;
+    const kind = d >> 8;
+    if (kind === Dissected.Same) {
+      const names = r.anomalies;
+      for (let j = 0; j < names.length; j++) this.anomalies.add(names[j]!);
+      return r.status;
+    }
+    const rec = this.recorder;
+    rec.names = r.anomalies;
+    rec.names.length = 0;
+    if (kind === Dissected.Parsed) {
+      fillParsed(r.bytes, 0, len, r.msg);
+      r.status = SipParseStatus.Ok;
+    } else if (kind === Dissected.Slow) r.status = parseSipMessageJs(r.bytes, 0, len, r.msg, rec);
+    // Not kept: parsed where it is (the parser rejects an oversized one before reading it).
+    else r.status = parseSipMessage(buf, off, len, r.msg, rec);
     return r.status;
   }
 

@@ -52,15 +52,44 @@ export const INTERN_SLOTS = 8192;
 export const NATIVE_OK = 0;
 export const NATIVE_SLOW = 3;
 
+/**
+ * The dissector's recent-message slots (see dissect() in sip_parse.c): a header of RECENT
+ * int32 message lengths (-1: empty) and the next slot's number, then RECENT slots of SLOT_CAP
+ * bytes, in one Uint8Array per dissector.
+ */
+export const RECENT = 16;
+export const SLOT_CAP = 65536;
+export const SLOTS_HEAD = 128;
+export const SLOTS_BYTES = SLOTS_HEAD + RECENT * SLOT_CAP;
+
+/** What dissect() did, in the bits above the slot number. */
+export const enum Dissected {
+  /** The slot holds these very bytes: its record is the message's. */
+  Same = 0,
+  /** Copied into the slot and parsed: results in `out`. */
+  Parsed = 1,
+  /** Copied into the slot; the JavaScript parser must parse it. */
+  Slow = 2,
+  /** Empty, too large for a slot, or out of range: the slot is emptied, the bytes are parsed where they are. */
+  NotKept = 3,
+}
+
 interface Binding {
   parse(bytes: Uint8Array, off: number, len: number): number;
+  dissect(bytes: Uint8Array, off: number, len: number, slots: Uint8Array): number;
   setOutput(out: Int32Array): void;
   outputSize(): number;
+  slotsSize(): number;
 }
 
 export interface NativeSipParser {
   /** NATIVE_OK (results in `out`) or NATIVE_SLOW (the JavaScript parser must do it). */
   parse(bytes: Uint8Array, off: number, len: number): number;
+  /**
+   * Compare with the dissector's recent messages in `slots` (SLOTS_BYTES, made by newSlots),
+   * else copy into the next slot and parse there: slot | Dissected << 8.
+   */
+  dissect(bytes: Uint8Array, off: number, len: number, slots: Uint8Array): number;
   /** The results of the last parse that returned NATIVE_OK. */
   readonly out: Int32Array;
   /**
@@ -88,13 +117,20 @@ function load(): NativeSipParser | null {
     return null;
   }
   // A binding from another version of this file would write to the wrong slots.
-  if (binding.outputSize() !== Out.Size) return null;
+  if (binding.outputSize() !== Out.Size || binding.slotsSize() !== SLOTS_BYTES) return null;
   // The layout holds SIP_LIMITS' counts; were they changed without sip_parse.c, C would not enforce them.
   if (Out.HValue - Out.HName !== SIP_LIMITS.maxHeaders * 2 || Out.HName - Out.Via !== SIP_LIMITS.maxViaHops * Out.ViaInts || Out.Via - Out.Contacts !== SIP_LIMITS.maxContactLines * 2) return null;
   // Held by the environment (see SHARED): the C side keeps a pointer into this array.
   const out = new Int32Array(Out.Size);
   binding.setOutput(out);
-  return { parse: binding.parse, out, strings: new Array<string>(INTERN_SLOTS).fill('') };
+  return { parse: binding.parse, dissect: binding.dissect, out, strings: new Array<string>(INTERN_SLOTS).fill('') };
+}
+
+/** A dissector's empty slots for dissect(). */
+export function newSlots(): Uint8Array {
+  const slots = new Uint8Array(SLOTS_BYTES);
+  new Int32Array(slots.buffer, 0, RECENT).fill(-1);
+  return slots;
 }
 
 /** The binding, or undefined when it is not built or STALEPIN_SIP_PARSER=js turns it off. */

@@ -552,6 +552,14 @@ export function parseSipMessageNative(buf: Uint8Array, off: number, len: number,
 }
 
 /**
+ * The record from the results of the C parser's last successful parse (a dissect() that said
+ * Parsed), of the message at buf[off, off + len).
+ */
+export function fillParsed(buf: Uint8Array, off: number, len: number, out: SipMessage): void {
+  fillFromNative(buf, off, len, out, native!.out);
+}
+
+/**
  * A span's string through the C side's intern table: `code` is what sip_parse.c's intern()
  * said of the span. A hit reuses the slot's string without reading a byte; a miss decodes the
  * span and stores the string in the slot, as the C side expects; -1 (long, non-ASCII or

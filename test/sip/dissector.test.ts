@@ -10,6 +10,7 @@ import { Anomalies } from '../../src/core/anomalies.js';
 import { newFrame } from '../../src/capture/types.js';
 import { Decoder, newPacket } from '../../src/decode/decoder.js';
 import { SipDissector } from '../../src/sip/dissector.js';
+import { nativeSipParser } from '../../src/sip/native-parser.js';
 import { SipMessage } from '../../src/sip/message.js';
 import { parseSipMessage, SipParseStatus } from '../../src/sip/parser.js';
 import { udp4Frame } from '../gen/packets.js';
@@ -49,10 +50,19 @@ function view(msg: SipMessage, status: SipParseStatus) {
   };
 }
 
-function deliver(dgrams: Dgram[]) {
+/**
+ * Both ways of finding recent copies: in C (dissect() in sip_parse.c, with the C parser) and in
+ * JavaScript (without the binding, or STALEPIN_SIP_PARSER=js).
+ */
+const PATHS: { name: string; native: boolean }[] = [{ name: 'JavaScript', native: false }];
+if (nativeSipParser() !== undefined) PATHS.push({ name: 'C', native: true });
+else console.log('dissector.test: the C parser is not built (npm install builds it); only the JavaScript path is tested');
+
+function deliver(dgrams: Dgram[], native: boolean) {
   const an = new Anomalies();
   const seen: { v: ReturnType<typeof view>; src: string; dst: string; srcIp: string; dstIp: string }[] = [];
   const d = new SipDissector({
+    native,
     anomalies: an,
     onMessage: (msg, ctx, status) => seen.push({ v: view(msg, status), src: ctx.src, dst: ctx.dst, srcIp: ctx.srcIp, dstIp: ctx.dstIp }),
   });
@@ -123,10 +133,10 @@ const cases: { name: string; dgrams: Dgram[] }[] = [
   },
 ];
 
-describe('SipDissector: reuse of identical datagrams', () => {
+describe.each(PATHS)('SipDissector: reuse of identical datagrams ($name)', ({ native }) => {
   for (const c of cases) {
     it(c.name, () => {
-      const got = deliver(c.dgrams);
+      const got = deliver(c.dgrams, native);
       const want = fresh(c.dgrams);
       expect(got.seen.map((s) => s.v)).toEqual(want.out);
       expect(got.an.list()).toEqual(want.an.list());
@@ -140,13 +150,14 @@ describe('SipDissector: reuse of identical datagrams', () => {
   }
 });
 
-describe('SipDissector: which copies are reused', () => {
+describe.each(PATHS)('SipDissector: which copies are reused ($name)', ({ native }) => {
   it('an LB copy that comes a dozen messages after the original is not parsed again; one that comes after 20 is', () => {
     // The records are reused: what a message said is taken when it is delivered.
     const delivered: SipMessage[] = [];
     const callIds: string[] = [];
     const an = new Anomalies();
     const d = new SipDissector({
+      native,
       anomalies: an,
       onMessage: (msg) => {
         delivered.push(msg);
@@ -177,13 +188,13 @@ describe('SipDissector: which copies are reused', () => {
   });
 });
 
-describe('SipDissector: endpoint strings', () => {
+describe.each(PATHS)('SipDissector: endpoint strings ($name)', ({ native }) => {
   it('many endpoints (more than the cache holds) are each formatted right', () => {
     const dgrams: Dgram[] = [];
     for (let i = 0; i < 6000; i++) dgrams.push({ src: `192.0.2.${i % 250}`, sport: 10000 + i, dst: '203.0.113.10', dport: 5060, payload: inv });
     // Revisit the first ones: their cache slots were likely overwritten.
     for (let i = 0; i < 50; i++) dgrams.push({ src: `192.0.2.${i % 250}`, sport: 10000 + i, dst: '203.0.113.10', dport: 5060, payload: inv });
-    const got = deliver(dgrams);
+    const got = deliver(dgrams, native);
     expect(got.seen.map((s) => s.src)).toEqual(dgrams.map((g) => `${g.src}:${g.sport}`));
     expect(got.seen.every((s) => s.dst === '203.0.113.10:5060')).toBe(true);
   });

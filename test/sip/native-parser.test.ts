@@ -11,11 +11,11 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Anomalies } from '../../src/core/anomalies.js';
 import { SIP_LIMITS, SipMessage } from '../../src/sip/message.js';
-import { nativeSipParser } from '../../src/sip/native-parser.js';
-import { parseSipMessage, parseSipMessageJs, SipParseStatus } from '../../src/sip/parser.js';
+import { Dissected, nativeSipParser, newSlots, RECENT, SLOT_CAP, SLOTS_HEAD } from '../../src/sip/native-parser.js';
+import { fillParsed, parseSipMessage, parseSipMessageJs, SipParseStatus } from '../../src/sip/parser.js';
 import { runSip } from '../../src/sip/source.js';
 import { request, response, sipText } from './helpers.js';
-import { compareParsers } from './parse-snapshot.js';
+import { compareParsers, snapshot } from './parse-snapshot.js';
 
 const repoRoot = resolve(__dirname, '..', '..');
 const capturesDir = resolve(repoRoot, '..', 'shared', 'captures');
@@ -254,5 +254,96 @@ describe.skipIf(why !== undefined)('the C SIP parser', () => {
     const c = run({});
     expect(c.length).toBeGreaterThan(100);
     expect(run({ STALEPIN_SIP_PARSER: 'js' })).toBe(c);
+  });
+});
+
+describe.skipIf(why !== undefined)('dissect(): recent messages compared, copied and parsed in C', () => {
+  const kindOf = (d: number): Dissected => d >> 8;
+  const slotOf = (d: number): number => d & 0xff;
+
+  it('parses a new message in its slot, and answers Same for the very same bytes elsewhere', () => {
+    const p = nativeSipParser()!;
+    const slots = newSlots();
+    const inv = request({ callId: 'dissect-1', branch: 'z9hG4bKd1' });
+    const d1 = p.dissect(inv, 0, inv.length, slots);
+    expect(kindOf(d1)).toBe(Dissected.Parsed);
+    const slot = slots.subarray(SLOTS_HEAD + slotOf(d1) * SLOT_CAP, SLOTS_HEAD + (slotOf(d1) + 1) * SLOT_CAP);
+    expect(Buffer.from(slot.subarray(0, inv.length)).equals(Buffer.from(inv))).toBe(true);
+    // The results are the slot's (offsets from its start): filled into a record, they are the JavaScript parser's.
+    const c = new SipMessage();
+    fillParsed(slot, 0, inv.length, c);
+    const js = new SipMessage();
+    const an = new Anomalies();
+    expect(parseSipMessageJs(inv, 0, inv.length, js, an)).toBe(SipParseStatus.Ok);
+    expect(snapshot(c)).toEqual(snapshot(js));
+    // The same bytes at another offset of another buffer.
+    const shifted = new Uint8Array(inv.length + 7);
+    shifted.set(inv, 7);
+    expect(p.dissect(shifted, 7, inv.length, slots)).toBe(slotOf(d1) | (Dissected.Same << 8));
+    // One byte different, same length: a new slot.
+    const other = request({ callId: 'dissect-1', branch: 'z9hG4bKd9' });
+    expect(other.length).toBe(inv.length);
+    const d2 = p.dissect(other, 0, other.length, slots);
+    expect(kindOf(d2)).toBe(Dissected.Parsed);
+    expect(slotOf(d2)).not.toBe(slotOf(d1));
+  });
+
+  it('keeps the last RECENT messages: the oldest is forgotten, slots are taken in turn', () => {
+    const p = nativeSipParser()!;
+    const slots = newSlots();
+    const msgs = Array.from({ length: RECENT + 1 }, (_, i) => request({ callId: `ring-${i}`, branch: `z9hG4bKr${i}` }));
+    const got = msgs.map((m) => p.dissect(m, 0, m.length, slots));
+    expect(got.map(kindOf)).toEqual(msgs.map(() => Dissected.Parsed));
+    expect(got.map(slotOf)).toEqual(msgs.map((_, i) => i % RECENT));
+    // msgs[1] is still held; msgs[0]'s slot now holds msgs[RECENT].
+    expect(kindOf(p.dissect(msgs[1]!, 0, msgs[1]!.length, slots))).toBe(Dissected.Same);
+    expect(kindOf(p.dissect(msgs[0]!, 0, msgs[0]!.length, slots))).toBe(Dissected.Parsed);
+  });
+
+  it('a message the C parser declines is kept for JavaScript to parse, and is Same when it comes again', () => {
+    const p = nativeSipParser()!;
+    const slots = newSlots();
+    const broken = sipText(['OPTIONS sip:x@example.com SIP/2.0', 'Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKb1', 'Max-Forwards: lots', 'CSeq: 1 OPTIONS', 'Content-Length: 0']);
+    const d = p.dissect(broken, 0, broken.length, slots);
+    expect(kindOf(d)).toBe(Dissected.Slow);
+    expect(p.dissect(broken, 0, broken.length, slots)).toBe(slotOf(d) | (Dissected.Same << 8));
+  });
+
+  it('empty, oversized and out-of-range messages are not kept and never read; each empties the slot it takes', () => {
+    const p = nativeSipParser()!;
+    const slots = newSlots();
+    const inv = request({ callId: 'dissect-range', branch: 'z9hG4bKdr' });
+    const first = p.dissect(inv, 0, inv.length, slots);
+    const big = new Uint8Array(SIP_LIMITS.maxMessageSize + 1).fill(0x41);
+    const cases: [Uint8Array, number, number][] = [
+      [inv, 0, 0],
+      [big, 0, big.length],
+      [inv, 1, inv.length],
+      [inv, -1, 4],
+      [inv, inv.length, 1],
+      [inv, 0x7fffffff, 2],
+    ];
+    const got = cases.map(([b, off, len]) => p.dissect(b, off, len, slots));
+    expect(got.map(kindOf)).toEqual(cases.map(() => Dissected.NotKept));
+    expect(got.map(slotOf)).toEqual(cases.map((_, i) => (slotOf(first) + 1 + i) % RECENT));
+    // A message of the largest size is kept.
+    const largest = new Uint8Array(SIP_LIMITS.maxMessageSize).fill(0x41);
+    expect(kindOf(p.dissect(largest, 0, largest.length, slots))).toBe(Dissected.Slow);
+    expect(kindOf(p.dissect(largest, 0, largest.length, slots))).toBe(Dissected.Same);
+  });
+
+  it('refuses slots of another size, and a header that lies cannot make it read out of bounds', () => {
+    const p = nativeSipParser()!;
+    const inv = request({ callId: 'dissect-bad', branch: 'z9hG4bKdb' });
+    expect(() => p.dissect(inv, 0, inv.length, new Uint8Array(SLOTS_HEAD + SLOT_CAP))).toThrow(TypeError);
+    expect(() => p.dissect(inv, 0, inv.length, newSlots().subarray(1, 1 + SLOTS_HEAD + RECENT * SLOT_CAP - 1))).toThrow(TypeError);
+    const slots = newSlots();
+    const head = new Int32Array(slots.buffer, 0, RECENT + 1);
+    // Garbage lengths and next slot: only a length equal to the message's is compared.
+    head.fill(0x7fffffff);
+    head[RECENT] = -5;
+    const d = p.dissect(inv, 0, inv.length, slots);
+    expect(kindOf(d)).toBe(Dissected.Parsed);
+    expect(slotOf(d)).toBe(-5 & (RECENT - 1));
   });
 });
