@@ -672,21 +672,23 @@ static napi_value parse_js(napi_env env, napi_callback_info info) {
  * (arriving, then forwarded unchanged), and retransmissions repeat it again, so the dissector
  * keeps its last RECENT messages and reuses the parsed record of a byte-identical one. Each
  * dissector owns a Uint8Array of SLOTS_BYTES: a header of RECENT message lengths (-1: empty)
- * and the slot written next, then RECENT slots of SLOT_CAP bytes. A new message is copied into
- * a slot and parsed there, so the spans of its record (JavaScript keeps one record per slot)
- * stay valid while the record is reused.
+ * and the slot written next, then RECENT slots of SLOT_CAP bytes, then RECENT output arrays.
+ * A new message is copied into a slot and parsed there, its results written to the slot's own
+ * output array: the spans of its record (JavaScript keeps one record per slot, whose span tables
+ * are views of that array) stay valid while the record is reused, and are never copied.
  */
 #define RECENT 16
 #define SLOT_CAP 65536
 #define SLOTS_HEAD 128
-#define SLOTS_BYTES (SLOTS_HEAD + RECENT * SLOT_CAP)
+#define SLOTS_OUT (SLOTS_HEAD + RECENT * SLOT_CAP)
+#define SLOTS_BYTES (SLOTS_OUT + RECENT * O_SIZE * 4)
 /* dissect() results: the slot in the low byte, what happened above it. */
 enum { D_SAME = 0, D_PARSED = 1, D_SLOW = 2, D_NOT_KEPT = 3 };
 
 /*
  * dissect(bytes: Uint8Array, off, len, slots: Uint8Array) -> slot | kind << 8:
  *   D_SAME: the slot holds these very bytes; nothing was parsed;
- *   D_PARSED: copied into the slot and parsed (results in the output array);
+ *   D_PARSED: copied into the slot and parsed (results in the slot's output array);
  *   D_SLOW: copied into the slot; the JavaScript parser must parse the slot's bytes;
  *   D_NOT_KEPT: empty, too large for a slot or out of range: the slot is emptied and
  *     JavaScript parses the bytes where they are.
@@ -730,8 +732,9 @@ static napi_value dissect_js(napi_env env, napi_callback_info info) {
     uint8_t *dst = slots + (size_t)slot * SLOT_CAP;
     memcpy(dst, b + off, (size_t)len);
     head[slot] = len;
-    int status = parse(dst, 0, len, st->out, st);
-    st->out[O_STATUS] = status;
+    int32_t *o = (int32_t *)((uint8_t *)sdata + SLOTS_OUT) + (size_t)slot * O_SIZE;
+    int status = parse(dst, 0, len, o, st);
+    o[O_STATUS] = status;
     kind = status == OK ? D_PARSED : D_SLOW;
   }
   head[RECENT] = (next + 1) & (RECENT - 1);

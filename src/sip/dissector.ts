@@ -18,8 +18,8 @@ import { formatEndpoint, formatIP, formatIPv4 } from '../core/address.js';
 import { flatten } from '../core/strings.js';
 import { DecodeStatus, type Packet, type TcpStream } from '../decode/types.js';
 import { SIP_LIMITS, SipMessage } from './message.js';
-import { Dissected, nativeSipParser, newSlots, RECENT, SLOT_CAP, SLOTS_HEAD, type NativeSipParser } from './native-parser.js';
-import { fillParsed, looksLikeSip, parseSipMessage, parseSipMessageJs, SipParseStatus } from './parser.js';
+import { Dissected, nativeSipParser, newSlots, RECENT, slotBytes, slotOutput, type NativeSipParser } from './native-parser.js';
+import { fillSlotRecord, looksLikeSip, parseSipMessage, parseSipMessageJs, slotRecord, SipParseStatus } from './parser.js';
 import { SipStreamFramer } from './stream-framer.js';
 import { DEFAULT_SIP_PORTS, newSipContext, type SipContext } from './types.js';
 
@@ -65,7 +65,9 @@ class RecordingAnomalies extends Anomalies {
 
 /** One recently parsed message with its own copy of the bytes (the record's spans point into it). */
 class Recent {
-  readonly msg = new SipMessage();
+  msg = new SipMessage();
+  /** With dissect(): the slot's output array, which msg's span tables are views of. */
+  out: Int32Array | undefined = undefined;
   bytes: Uint8Array = new Uint8Array(1024);
   /** -1: empty (or a message too large to keep). */
   len = -1;
@@ -132,7 +134,12 @@ export class SipDissector {
     this.native = opts.native === false ? undefined : nativeSipParser();
     if (this.native !== undefined) {
       const slots = (this.slots = newSlots());
-      for (let i = 0; i < RECENT; i++) this.recent[i]!.bytes = slots.subarray(SLOTS_HEAD + i * SLOT_CAP, SLOTS_HEAD + (i + 1) * SLOT_CAP);
+      for (let i = 0; i < RECENT; i++) {
+        const r = this.recent[i]!;
+        r.bytes = slotBytes(slots, i);
+        r.out = slotOutput(slots, i);
+        r.msg = slotRecord(r.out);
+      }
     }
     this.msg = this.recent[0]!.msg;
     this.tcp = new SipStreamFramer((stream, buf, off, len, pkt) => this.tcpMessage(stream, buf, off, len, pkt), {
@@ -205,7 +212,7 @@ export class SipDissector {
     rec.names = r.anomalies;
     rec.names.length = 0;
     if (kind === Dissected.Parsed) {
-      fillParsed(r.bytes, 0, len, r.msg);
+      fillSlotRecord(r.bytes, len, r.msg, r.out!);
       r.status = SipParseStatus.Ok;
     } else if (kind === Dissected.Slow) r.status = parseSipMessageJs(r.bytes, 0, len, r.msg, rec);
     // Not kept: parsed where it is (the parser rejects an oversized one before reading it).

@@ -205,11 +205,11 @@ export class SipMessage {
   complete = false;
 
   // Spans of the lazily decoded fields: [start, end) into buf, start -1 when absent.
-  /** @internal */ sp = new Int32Array(SPAN_COUNT * 2);
+  /** @internal */ sp: Int32Array = new Int32Array(SPAN_COUNT * 2);
   // Every header line: name and value spans, for header() lookups without a map.
-  /** @internal */ hName = new Int32Array(SIP_LIMITS.maxHeaders * 2);
-  /** @internal */ hValue = new Int32Array(SIP_LIMITS.maxHeaders * 2);
-  /** @internal */ contactSpans = new Int32Array(SIP_LIMITS.maxContactLines * 2);
+  /** @internal */ hName: Int32Array = new Int32Array(SIP_LIMITS.maxHeaders * 2);
+  /** @internal */ hValue: Int32Array = new Int32Array(SIP_LIMITS.maxHeaders * 2);
+  /** @internal */ contactSpans: Int32Array = new Int32Array(SIP_LIMITS.maxContactLines * 2);
   /** @internal */ contactLines = 0;
   private cache: (string | undefined)[] = new Array(SPAN_COUNT).fill(undefined);
   /**
@@ -219,7 +219,11 @@ export class SipMessage {
    */
   trackKey = '';
 
-  reset(buf: Uint8Array, off: number, len: number): void {
+  /**
+   * Empty the record for a message at buf[off, off + len). `spansSet`: the span tables were
+   * written already (a record whose tables are a C parse's output, see slotRecord in parser.ts).
+   */
+  reset(buf: Uint8Array, off: number, len: number, spansSet = false): void {
     this.buf = buf;
     this.off = off;
     this.len = len;
@@ -240,8 +244,10 @@ export class SipMessage {
     this.bodyLen = 0;
     this.complete = false;
     // Loops, not fill(): for a few dozen slots per message the builtin call costs more.
-    const sp = this.sp;
-    for (let i = 0; i < sp.length; i++) sp[i] = -1;
+    if (!spansSet) {
+      const sp = this.sp;
+      for (let i = 0; i < sp.length; i++) sp[i] = -1;
+    }
     this.contactLines = 0;
     const cache = this.cache;
     for (let i = 0; i < cache.length; i++) cache[i] = undefined;

@@ -55,18 +55,20 @@ export const NATIVE_SLOW = 3;
 /**
  * The dissector's recent-message slots (see dissect() in sip_parse.c): a header of RECENT
  * int32 message lengths (-1: empty) and the next slot's number, then RECENT slots of SLOT_CAP
- * bytes, in one Uint8Array per dissector.
+ * bytes, then RECENT output arrays of Out.Size int32 (a slot's parse results), in one
+ * Uint8Array per dissector.
  */
 export const RECENT = 16;
 export const SLOT_CAP = 65536;
 export const SLOTS_HEAD = 128;
-export const SLOTS_BYTES = SLOTS_HEAD + RECENT * SLOT_CAP;
+export const SLOTS_OUT = SLOTS_HEAD + RECENT * SLOT_CAP;
+export const SLOTS_BYTES = SLOTS_OUT + RECENT * Out.Size * 4;
 
 /** What dissect() did, in the bits above the slot number. */
 export const enum Dissected {
   /** The slot holds these very bytes: its record is the message's. */
   Same = 0,
-  /** Copied into the slot and parsed: results in `out`. */
+  /** Copied into the slot and parsed: results in the slot's output array (slotOutput). */
   Parsed = 1,
   /** Copied into the slot; the JavaScript parser must parse it. */
   Slow = 2,
@@ -131,6 +133,16 @@ export function newSlots(): Uint8Array {
   const slots = new Uint8Array(SLOTS_BYTES);
   new Int32Array(slots.buffer, 0, RECENT).fill(-1);
   return slots;
+}
+
+/** The bytes of slot i (made by newSlots). */
+export function slotBytes(slots: Uint8Array, i: number): Uint8Array {
+  return slots.subarray(SLOTS_HEAD + i * SLOT_CAP, SLOTS_HEAD + (i + 1) * SLOT_CAP);
+}
+
+/** The output array of slot i: where dissect() writes the results of parsing its bytes. */
+export function slotOutput(slots: Uint8Array, i: number): Int32Array {
+  return new Int32Array(slots.buffer, slots.byteOffset + SLOTS_OUT + i * Out.Size * 4, Out.Size);
 }
 
 /** The binding, or undefined when it is not built or STALEPIN_SIP_PARSER=js turns it off. */

@@ -5,7 +5,7 @@
  * CSeq, Call-ID). A malformed message is counted under a named anomaly, never thrown.
  */
 import type { Anomalies } from '../core/anomalies.js';
-import { decodeText, Fold, internText, SIP_LIMITS, Span, newVia, type SipMessage } from './message.js';
+import { decodeText, Fold, internText, SIP_LIMITS, Span, newVia, SipMessage } from './message.js';
 import { CODE_HIT, NATIVE_OK, nativeSipParser, Out } from './native-parser.js';
 
 export const enum SipParseStatus {
@@ -552,11 +552,22 @@ export function parseSipMessageNative(buf: Uint8Array, off: number, len: number,
 }
 
 /**
- * The record from the results of the C parser's last successful parse (a dissect() that said
- * Parsed), of the message at buf[off, off + len).
+ * A record for a dissect() slot whose span tables are views of the slot's output array `o`
+ * (slotOutput): C's parse writes the spans where the record reads them, and fillSlotRecord
+ * copies none. The JavaScript parser writes the same tables when C declines.
  */
-export function fillParsed(buf: Uint8Array, off: number, len: number, out: SipMessage): void {
-  fillFromNative(buf, off, len, out, native!.out);
+export function slotRecord(o: Int32Array): SipMessage {
+  const m = new SipMessage();
+  m.sp = o.subarray(Out.Spans, Out.Spans + m.sp.length);
+  m.contactSpans = o.subarray(Out.Contacts, Out.Contacts + m.contactSpans.length);
+  m.hName = o.subarray(Out.HName, Out.HName + m.hName.length);
+  m.hValue = o.subarray(Out.HValue, Out.HValue + m.hValue.length);
+  return m;
+}
+
+/** A slotRecord from its slot's parse results (a dissect() that said Parsed): b is the slot's bytes. */
+export function fillSlotRecord(b: Uint8Array, len: number, out: SipMessage, o: Int32Array): void {
+  fillFromNative(b, 0, len, out, o, true);
 }
 
 /**
@@ -576,8 +587,8 @@ function nativeText(b: Uint8Array, s: number, e: number, fold: Fold, code: numbe
 }
 
 /** The record as parseSipMessageJs leaves it, from the C parser's offsets: strings made the same way. */
-function fillFromNative(b: Uint8Array, off: number, len: number, out: SipMessage, o: Int32Array): void {
-  out.reset(b, off, len);
+function fillFromNative(b: Uint8Array, off: number, len: number, out: SipMessage, o: Int32Array, inPlace = false): void {
+  out.reset(b, off, len, inPlace);
   if (o[Out.IsRequest] === 1) {
     out.isRequest = true;
     out.method = internMethod(b, o[Out.MethodS]!, o[Out.MethodE]!);
@@ -592,19 +603,21 @@ function fillFromNative(b: Uint8Array, off: number, len: number, out: SipMessage
   out.bodyOff = o[Out.BodyOff]!;
   out.bodyLen = o[Out.BodyLen]!;
   out.complete = true;
-  const sp = out.sp;
-  for (let i = 0; i < sp.length; i++) sp[i] = o[Out.Spans + i]!;
   const nc = o[Out.ContactLines]!;
-  const cs = out.contactSpans;
-  for (let i = 0; i < nc * 2; i++) cs[i] = o[Out.Contacts + i]!;
-  out.contactLines = nc;
   const nh = o[Out.HeaderCount]!;
-  const hn = out.hName;
-  const hv = out.hValue;
-  for (let i = 0; i < nh * 2; i++) {
-    hn[i] = o[Out.HName + i]!;
-    hv[i] = o[Out.HValue + i]!;
+  if (!inPlace) {
+    const sp = out.sp;
+    for (let i = 0; i < sp.length; i++) sp[i] = o[Out.Spans + i]!;
+    const cs = out.contactSpans;
+    for (let i = 0; i < nc * 2; i++) cs[i] = o[Out.Contacts + i]!;
+    const hn = out.hName;
+    const hv = out.hValue;
+    for (let i = 0; i < nh * 2; i++) {
+      hn[i] = o[Out.HName + i]!;
+      hv[i] = o[Out.HValue + i]!;
+    }
   }
+  out.contactLines = nc;
   out.headerCount = nh;
   const nv = o[Out.ViaCount]!;
   const via = out.via;

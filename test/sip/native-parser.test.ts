@@ -11,8 +11,8 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Anomalies } from '../../src/core/anomalies.js';
 import { SIP_LIMITS, SipMessage } from '../../src/sip/message.js';
-import { Dissected, nativeSipParser, newSlots, RECENT, SLOT_CAP, SLOTS_HEAD } from '../../src/sip/native-parser.js';
-import { fillParsed, parseSipMessage, parseSipMessageJs, SipParseStatus } from '../../src/sip/parser.js';
+import { Dissected, nativeSipParser, newSlots, RECENT, SLOT_CAP, SLOTS_HEAD, slotBytes, slotOutput } from '../../src/sip/native-parser.js';
+import { fillSlotRecord, parseSipMessage, parseSipMessageJs, SipParseStatus, slotRecord } from '../../src/sip/parser.js';
 import { runSip } from '../../src/sip/source.js';
 import { request, response, sipText } from './helpers.js';
 import { compareParsers, snapshot } from './parse-snapshot.js';
@@ -267,11 +267,13 @@ describe.skipIf(why !== undefined)('dissect(): recent messages compared, copied 
     const inv = request({ callId: 'dissect-1', branch: 'z9hG4bKd1' });
     const d1 = p.dissect(inv, 0, inv.length, slots);
     expect(kindOf(d1)).toBe(Dissected.Parsed);
-    const slot = slots.subarray(SLOTS_HEAD + slotOf(d1) * SLOT_CAP, SLOTS_HEAD + (slotOf(d1) + 1) * SLOT_CAP);
+    const slot = slotBytes(slots, slotOf(d1));
+    expect(slot.byteOffset).toBe(SLOTS_HEAD + slotOf(d1) * SLOT_CAP);
     expect(Buffer.from(slot.subarray(0, inv.length)).equals(Buffer.from(inv))).toBe(true);
-    // The results are the slot's (offsets from its start): filled into a record, they are the JavaScript parser's.
-    const c = new SipMessage();
-    fillParsed(slot, 0, inv.length, c);
+    // The results are in the slot's output array (offsets from the slot's start): a record
+    // whose tables are views of it, filled from it, is the JavaScript parser's.
+    const c = slotRecord(slotOutput(slots, slotOf(d1)));
+    fillSlotRecord(slot, inv.length, c, slotOutput(slots, slotOf(d1)));
     const js = new SipMessage();
     const an = new Anomalies();
     expect(parseSipMessageJs(inv, 0, inv.length, js, an)).toBe(SipParseStatus.Ok);
@@ -286,6 +288,8 @@ describe.skipIf(why !== undefined)('dissect(): recent messages compared, copied 
     const d2 = p.dissect(other, 0, other.length, slots);
     expect(kindOf(d2)).toBe(Dissected.Parsed);
     expect(slotOf(d2)).not.toBe(slotOf(d1));
+    // Parsing into another slot left the first slot's results (and so its record) alone.
+    expect(snapshot(c)).toEqual(snapshot(js));
   });
 
   it('keeps the last RECENT messages: the oldest is forgotten, slots are taken in turn', () => {
