@@ -180,7 +180,8 @@ export class SipDissector {
     this.nextSlot = (slot + 1) & (RECENT - 1);
     const rec = this.recorder;
     rec.names = r.anomalies;
-    rec.names.length = 0;
+    // Setting an array's length is a runtime call even when it changes nothing (measured: 1% of analyze).
+    if (rec.names.length !== 0) rec.names.length = 0;
     this.msg = r.msg;
     if (len > SIP_LIMITS.maxMessageSize || len <= 0) {
       // Not kept: parsed where it is (the parser rejects it on its size before reading it).
@@ -210,7 +211,7 @@ export class SipDissector {
     }
     const rec = this.recorder;
     rec.names = r.anomalies;
-    rec.names.length = 0;
+    if (rec.names.length !== 0) rec.names.length = 0;
     if (kind === Dissected.Parsed) {
       fillSlotRecord(r.bytes, len, r.msg, r.out!);
       r.status = SipParseStatus.Ok;
