@@ -116,7 +116,8 @@ export function evaluate(flows: Flow[], table: Pick<FlowTable, 'activity' | 'byD
 
   // 5. Pinned flows (UDP only: a TCP connection to a dead backend fails over by reconnecting).
   for (const f of flows) {
-    if (f.transport !== 'udp') continue;
+    // Most flows lost nothing: nothing below can find a call for them.
+    if (f.transport !== 'udp' || f.lost.length === 0) continue;
     const service = matchAddress(services, f.dst) ? f.dst : null;
     const fact = facts.get(`udp|${f.client}|${f.dst}`);
     for (const [addr, info] of infos) {
@@ -242,6 +243,7 @@ export function evaluate(flows: Flow[], table: Pick<FlowTable, 'activity' | 'byD
   // tuples that lost most are listed, the rest counted.
   const unexplained: { f: Flow; rest: InviteRecord[] }[] = [];
   for (const f of flows) {
+    if (f.lost.length === 0) continue;
     const rest = f.lost.filter((r) => !attributed.has(r) && lostTo(f, r) === undefined && counts(r, endT, opts.graceS));
     if (rest.length) unexplained.push({ f, rest });
   }
