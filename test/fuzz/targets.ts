@@ -15,7 +15,9 @@ import { TcpReassembler } from '../../src/decode/tcp-reassembly.js';
 import { DecodeStatus, type Packet, type StreamSink, type TcpStream } from '../../src/decode/types.js';
 import { SipMessage } from '../../src/sip/message.js';
 import { parseSipMessage } from '../../src/sip/parser.js';
-import { compareParsers } from '../sip/parse-snapshot.js';
+import { compareParsers, snapshot } from '../sip/parse-snapshot.js';
+import { SipDissector } from '../../src/sip/dissector.js';
+import { nativeSipParser } from '../../src/sip/native-parser.js';
 import { SipStreamFramer } from '../../src/sip/stream-framer.js';
 import { ConntrackParser, LineSplitter } from '../../src/conntrack/parse.js';
 import { entryToJson } from '../../src/conntrack/entry.js';
@@ -320,6 +322,52 @@ function runStream(input: Uint8Array): void {
   sink.end(stream, 'eof');
 }
 
+/**
+ * A run of datagrams made from one input, through a dissector that finds recent copies in C
+ * (dissect() in sip_parse.c) and one that finds them in JavaScript: what each delivers (status
+ * and record, field by field) and the anomalies counted must be the same. The run repeats the
+ * input (a copy), changes one byte of it (same length), cuts it, and comes back to it, at
+ * offsets that vary, so a slot is reused, missed and overwritten.
+ */
+function runDissect(input: Uint8Array): void {
+  if (nativeSipParser() === undefined) return;
+  const rng = new Rng(fnv(input));
+  const flipped = input.slice();
+  if (flipped.length) flipped[rng.below(flipped.length)] ^= 1 << rng.below(8);
+  const cut = input.subarray(0, input.length ? rng.below(input.length) + 1 : 0);
+  const seq = [input, input, flipped, input, cut, flipped, input];
+  const got = [true, false].map((native) => {
+    const anomalies = new Anomalies();
+    const out: string[] = [];
+    const d = new SipDissector({ anomalies, native, onMessage: (msg, ctx, st) => out.push(JSON.stringify([st, ctx.src, snapshot(msg)])) });
+    const pkt = newPacket();
+    pkt.status = DecodeStatus.Ok;
+    pkt.ipVersion = 4;
+    pkt.proto = 17;
+    pkt.src = new Uint8Array([192, 0, 2, 1]);
+    pkt.dst = new Uint8Array([203, 0, 113, 10]);
+    pkt.srcPort = 5060;
+    pkt.dstPort = 5060;
+    for (let i = 0; i < seq.length; i++) {
+      const m = seq[i]!;
+      // The datagram at an offset inside a bigger buffer, as in a capture reader's chunk.
+      const off = (i * 7) % 13;
+      const buf = new Uint8Array(off + m.length + 5).fill(0x20);
+      buf.set(m, off);
+      pkt.payload = buf;
+      pkt.payloadOff = off;
+      pkt.payloadLen = m.length;
+      d.udp(pkt);
+    }
+    return { out, anomalies: JSON.stringify(anomalies.list()), stats: JSON.stringify(d.stats) };
+  });
+  const [c, js] = got as [(typeof got)[0], (typeof got)[0]];
+  check(c.out.length === js.out.length, `dissect: ${c.out.length} messages delivered with C, ${js.out.length} without`);
+  for (let i = 0; i < c.out.length; i++) check(c.out[i] === js.out[i], `dissect: message ${i} differs: C ${c.out[i]}, JavaScript ${js.out[i]}`);
+  check(c.anomalies === js.anomalies, `dissect: anomalies differ: C ${c.anomalies}, JavaScript ${js.anomalies}`);
+  check(c.stats === js.stats, `dissect: stats differ: C ${c.stats}, JavaScript ${js.stats}`);
+}
+
 async function sipSeeds(): Promise<Uint8Array[]> {
   const seeds = new Map<string, Uint8Array>();
   const dec = new Decoder({ anomalies: new Anomalies() });
@@ -428,6 +476,16 @@ export const targets: FuzzTarget[] = [
       const r = compareParsers(input);
       check(r.mismatch === undefined, r.mismatch ?? '');
     },
+  },
+  {
+    // The dissector's search for copies in C against the one in JavaScript (see runDissect).
+    name: 'sip-dissect',
+    text: true,
+    maxLen: 65_000,
+    async seeds() {
+      return withRegressions('sip-dissect', await sipSeeds());
+    },
+    run: runDissect,
   },
   {
     name: 'sip-stream',
