@@ -682,6 +682,10 @@ static napi_value parse_js(napi_env env, napi_callback_info info) {
 #define SLOTS_HEAD 128
 #define SLOTS_OUT (SLOTS_HEAD + RECENT * SLOT_CAP)
 #define SLOTS_BYTES (SLOTS_OUT + RECENT * O_SIZE * 4)
+/* dissect() copies a message of up to MAX_MESSAGE bytes into a slot. */
+_Static_assert(MAX_MESSAGE <= SLOT_CAP, "a slot must hold the largest message");
+_Static_assert((RECENT & (RECENT - 1)) == 0, "slots are masked");
+_Static_assert(SLOTS_HEAD >= (RECENT + 1) * 4, "the header holds RECENT lengths and the next slot");
 /* dissect() results: the slot in the low byte, what happened above it. */
 enum { D_SAME = 0, D_PARSED = 1, D_SLOW = 2, D_NOT_KEPT = 3 };
 
