@@ -212,12 +212,6 @@ export class SipMessage {
   /** @internal */ contactSpans: Int32Array = new Int32Array(SIP_LIMITS.maxContactLines * 2);
   /** @internal */ contactLines = 0;
   private cache: (string | undefined)[] = new Array(SPAN_COUNT).fill(undefined);
-  /**
-   * The transaction tracker's key for the top Via and the message's own method, computed once
-   * per parse: a byte-identical copy that reuses this record (dissector) reuses the key too.
-   * @internal
-   */
-  trackKey = '';
 
   /**
    * Empty the record for a message at buf[off, off + len). `spansSet`: the span tables were
@@ -251,7 +245,6 @@ export class SipMessage {
     this.contactLines = 0;
     const cache = this.cache;
     for (let i = 0; i < cache.length; i++) cache[i] = undefined;
-    this.trackKey = '';
   }
 
   private span(i: number, decode: (b: Uint8Array, s: number, e: number) => string = decodeValue): string {

@@ -27,6 +27,7 @@
  */
 import { flatten } from '../core/strings.js';
 import type { Anomalies } from '../core/anomalies.js';
+import { KeyIndex } from './key-index.js';
 import { MAGIC_COOKIE, type SipMessage } from './message.js';
 import { DEFAULT_TIMER_B_NS, type SipContext, type SipTransport } from './types.js';
 
@@ -260,12 +261,12 @@ class Tx implements SipTransaction {
    * those of the kept copies, listed when asked for: no strings and no array while it lives.
    */
   hopList: string[] | undefined = undefined;
-  /** Keys besides originKey (aliases from a proxy's added Via), undefined when none. */
-  aliases: string[] | undefined = undefined;
+  /** Keys besides the origin key (aliases from a proxy's added Via), undefined when none. */
+  aliases: TxKey[] | undefined = undefined;
   /** Internal time (ns since the tracker's base) of the final response. */
   tFinal = -1;
-  /** Key in the tracker's awaitingAck while a 2xx-answered INVITE waits for its ACK, else ''. */
-  ackKey = '';
+  /** In the tracker's awaitingAck (by Call-ID, From tag and CSeq): answered with a 2xx, waiting for its ACK. */
+  awaitsAck = false;
   /** Dropped from the table (queue entries pointing at it are stale). */
   done = false;
   call: Call | undefined = undefined;
@@ -292,7 +293,7 @@ class Tx implements SipTransaction {
     msg: SipMessage,
     public orphan: boolean,
     /** Key of the first copy's top Via: responses matched by it face the requester. */
-    readonly originKey: string,
+    readonly origin: TxKey,
     /** Internal time (ns since the tracker's base) of the first sighting. */
     public t0: number,
     /** Request copies kept at most (the tracker's maxCopies). */
@@ -315,7 +316,6 @@ class Tx implements SipTransaction {
 }
 
 interface Call extends SipCall {
-  key: string;
   /** Transaction whose final response set finalCode (its retransmissions change nothing). */
   finalTx: number;
   t0: number;
@@ -442,9 +442,9 @@ class Due {
   next = Infinity;
 }
 
-const KEY_SLOTS = 8192;
+const HOP_SLOTS = 8192;
 
-/** Up to eight characters of s (its ends), mixed: a cheap hash for KeyCache slots. */
+/** Up to eight characters of s (its ends), mixed: a cheap hash for HopNames slots. */
 function mix(h: number, s: string): number {
   const n = s.length;
   h = Math.imul(h ^ n, 0x01000193);
@@ -455,43 +455,52 @@ function mix(h: number, s: string): number {
 }
 
 /**
- * Map keys made of a few parts, built once and handed out again while they are in use: a key
- * string made afresh per message costs its concatenation, then a copy and a full hash inside
- * every Map lookup; a string handed out again has its hash cached. Parts are compared by
- * value, so a slot holding another key is rebuilt, never confused. Direct-mapped, fixed size.
- *
- * - (branch, host, port, method): a transaction key with the magic cookie;
- * - (callId, tag, -1, ''): a call (dialog) key;
- * - (src, dst, -3, ''): a hop, "src>dst".
+ * Hop names ("src>dst"), built once and handed out again: the same few hops recur in every
+ * transaction, and a name made afresh would cost its concatenation and the memory of one more
+ * copy in every transaction that lists it. The parts are compared by value, so a slot holding
+ * another hop is rebuilt, never confused. Direct-mapped, fixed size.
  */
-class KeyCache {
+class HopNames {
   /** Full hash per slot, compact: most misses are decided without touching the parts. */
-  private readonly h = new Int32Array(KEY_SLOTS);
-  private readonly a: string[] = new Array<string>(KEY_SLOTS).fill('');
-  private readonly b: string[] = new Array<string>(KEY_SLOTS).fill('');
-  private readonly n = new Int32Array(KEY_SLOTS).fill(-2);
-  private readonly c: string[] = new Array<string>(KEY_SLOTS).fill('');
-  private readonly k: string[] = new Array<string>(KEY_SLOTS).fill('');
+  private readonly h = new Int32Array(HOP_SLOTS);
+  private readonly src: string[] = new Array<string>(HOP_SLOTS).fill('');
+  private readonly dst: string[] = new Array<string>(HOP_SLOTS).fill('');
+  private readonly name: string[] = new Array<string>(HOP_SLOTS).fill('');
 
-  get(a: string, b: string, n: number, c: string): string {
-    let h = mix(mix(0x811c9dc5 ^ n, a), b) ^ c.length;
+  get(src: string, dst: string): string {
+    let h = mix(mix(0x811c9dc5, src), dst);
     h ^= h >>> 15;
     h = Math.imul(h, 0x2c1b3c6d);
     const i = h >>> 19;
-    if (this.h[i] === h && this.n[i] === n && this.a[i] === a && this.b[i] === b && this.c[i] === c) return this.k[i]!;
-    const k = flatten(n === -1 ? a + '\0' + b : n === -3 ? a + '>' + b : 'b\0' + a + '\0' + (n ? b + ':' + n : b) + '\0' + c);
+    if (this.h[i] === h && this.src[i] === src && this.dst[i] === dst && this.name[i] !== '') return this.name[i]!;
+    const k = flatten(src + '>' + dst);
     this.h[i] = h;
-    this.a[i] = a;
-    this.b[i] = b;
-    this.n[i] = n;
-    this.c[i] = c;
-    this.k[i] = k;
+    this.src[i] = src;
+    this.dst[i] = dst;
+    this.name[i] = k;
     return k;
   }
 }
 
-/** Hop names ("src>dst"), shared by every tracker: the same few hops recur in every transaction. */
-const hopNames = new KeyCache();
+/** Shared by every tracker. */
+const hopNames = new HopNames();
+
+/**
+ * A transaction key as the parts a KeyIndex takes. With the magic cookie: the top Via's branch,
+ * its sent-by host and port, and the method (ACK counted as INVITE). Without (RFC 2543): one
+ * string of every part in `p`, the others empty.
+ */
+interface TxKey {
+  p: string;
+  a: string;
+  n: number;
+  c: string;
+}
+
+const sameKey = (x: TxKey, y: TxKey): boolean => x.p === y.p && x.a === y.a && x.n === y.n && x.c === y.c;
+
+/** A key to keep (a transaction's origin or alias): a copy of the scratch key, its string flat. */
+const keep = (k: TxKey): TxKey => ({ p: flatten(k.p), a: k.a, n: k.n, c: k.c });
 
 /** Method slot of the key of an ACK that matched no INVITE (an ACK for a 2xx). */
 const ACK_ONLY = 'ACK\0';
@@ -521,7 +530,7 @@ function hopsOf(reqs: SipSighting[], max: number): string[] {
   for (let i = 0; i < reqs.length && n < out.length; i++) {
     if (!firstAtHop(reqs, i)) continue;
     const r = reqs[i]!;
-    out[n++] = hopNames.get(r.src, r.dst, -3, '');
+    out[n++] = hopNames.get(r.src, r.dst);
   }
   return out;
 }
@@ -576,18 +585,21 @@ export class SipTracker {
   private readonly maxCopies: number;
   private readonly maxAddr: number;
 
-  private readonly byKey = new Map<string, Tx>();
+  private readonly byKey = new KeyIndex<Tx>();
   /** Live transactions in creation order (eviction takes the first). */
   private readonly live = new LiveList<Tx>();
-  private readonly calls = new Map<string, Call>();
+  /** Calls by Call-ID and From tag (the tag in the `a` part, -1 and '' in the others). */
+  private readonly calls = new KeyIndex<Call>();
   /**
    * INVITE transactions answered with a 2xx, by dialog and CSeq, until their ACK is seen: the
    * ACK of a 2xx has a branch of its own (RFC 3261 17.1.1.3), so this is how it finds them.
    */
-  private readonly awaitingAck = new Map<string, Tx>();
+  private readonly awaitingAck = new KeyIndex<Tx>();
   private readonly liveCalls = new LiveList<Call>();
   private readonly due = new Due();
-  private readonly keys = new KeyCache();
+  /** Keys of the message being tracked: its top Via's, and one for lower Vias and CANCELs. */
+  private readonly key0: TxKey = { p: '', a: '', n: 0, c: '' };
+  private readonly key1: TxKey = { p: '', a: '', n: 0, c: '' };
   private readonly qB = new Fifo<Tx>(this.due);
   private readonly qC = new Fifo<Tx>(this.due);
   private readonly qLinger = new Fifo<Tx>(this.due);
@@ -673,21 +685,25 @@ export class SipTracker {
     return info;
   }
 
-  /** Key of the top Via with the message's own method (cached on the record). */
-  private ownKey(msg: SipMessage, method: string): string {
-    let k = msg.trackKey;
-    if (k === '') k = msg.trackKey = this.key(msg, 0, method);
-    return k;
-  }
-
-  private key(msg: SipMessage, viaIndex: number, method: string): string {
+  /** The transaction key of Via hop `viaIndex` for `method`, written into `out`. */
+  private key(msg: SipMessage, viaIndex: number, method: string, out: TxKey): TxKey {
     const v = msg.via[viaIndex]!;
     // The ACK of a non-2xx final response shares the INVITE's branch (17.1.1.3).
     const m = method === 'ACK' ? 'INVITE' : method;
-    if (branchHasCookie(v.branch)) return this.keys.get(v.branch, v.host, v.port, m);
+    if (branchHasCookie(v.branch)) {
+      out.p = v.branch;
+      out.a = v.host;
+      out.n = v.port;
+      out.c = m;
+      return out;
+    }
     const sentBy = v.port ? v.host + ':' + v.port : v.host;
-    // Made per message for a lookup: flattened only where a transaction keeps it (newTx, lookup).
-    return '2\0' + msg.callId + '\0' + msg.cseqNum + '\0' + m + '\0' + msg.fromTag + '\0' + sentBy + '\0' + v.branch;
+    // Made per message for a lookup: flattened only where a transaction keeps it (keep()).
+    out.p = '2\0' + msg.callId + '\0' + msg.cseqNum + '\0' + m + '\0' + msg.fromTag + '\0' + sentBy + '\0' + v.branch;
+    out.a = '';
+    out.n = 0;
+    out.c = '';
+    return out;
   }
 
   private sighting(ctx: SipContext, retransmission: boolean): SipSighting {
@@ -718,10 +734,11 @@ export class SipTracker {
     };
   }
 
-  private newTx(msg: SipMessage, method: string, key: string, t: number, orphan: boolean): Tx {
+  private newTx(msg: SipMessage, method: string, key: TxKey, t: number, orphan: boolean): Tx {
     if (this.live.size >= this.maxTx) this.evictTx();
-    const tx = new Tx(this.nextTx++, method, msg, orphan, flatten(key), t, this.maxCopies);
-    this.byKey.set(key, tx);
+    const origin = keep(key);
+    const tx = new Tx(this.nextTx++, method, msg, orphan, origin, t, this.maxCopies);
+    this.byKey.set(origin.p, origin.a, origin.n, origin.c, tx);
     this.live.add(tx);
     this.stats.transactions++;
     if (method === 'INVITE') this.stats.inviteTransactions++;
@@ -733,14 +750,16 @@ export class SipTracker {
    * The live transaction for this message: by its top Via, else by a lower Via (a proxy's copy),
    * in which case the top Via becomes an alias of the transaction found.
    */
-  private lookup(msg: SipMessage, method: string, key: string): Tx | undefined {
-    const tx = this.byKey.get(key);
+  private lookup(msg: SipMessage, method: string, key: TxKey): Tx | undefined {
+    const tx = this.byKey.get(key.p, key.a, key.n, key.c);
     if (tx !== undefined) return tx.done || tx.cseq !== msg.cseqNum || tx.callId !== msg.callId ? undefined : tx;
     for (let i = 1; i < msg.viaCount; i++) {
-      const found = this.byKey.get(this.key(msg, i, method));
+      const k = this.key(msg, i, method, this.key1);
+      const found = this.byKey.get(k.p, k.a, k.n, k.c);
       if (found !== undefined && !found.done && found.cseq === msg.cseqNum && found.callId === msg.callId) {
-        found.aliases = found.aliases === undefined ? [flatten(key)] : append(found.aliases, flatten(key));
-        this.byKey.set(key, found);
+        const alias = keep(key);
+        found.aliases = found.aliases === undefined ? [alias] : append(found.aliases, alias);
+        this.byKey.set(alias.p, alias.a, alias.n, alias.c, found);
         return found;
       }
     }
@@ -749,7 +768,7 @@ export class SipTracker {
 
   private request(msg: SipMessage, ctx: SipContext, t: number, info: SipMessageInfo): void {
     const method = msg.method;
-    let key = this.ownKey(msg, method);
+    let key = this.key(msg, 0, method, this.key0);
     let tx = this.lookup(msg, method, key);
     if (method === 'ACK') {
       if (tx !== undefined && tx.method === 'INVITE') {
@@ -767,7 +786,7 @@ export class SipTracker {
         return;
       }
       // ACK for a 2xx: a new branch, a transaction of its own that gets no response.
-      key = this.key(msg, 0, ACK_ONLY);
+      key = this.key(msg, 0, ACK_ONLY, this.key0);
       tx = this.lookup(msg, ACK_ONLY, key);
       if (tx === undefined) this.acked(msg, t);
     }
@@ -803,7 +822,8 @@ export class SipTracker {
 
   /** A CANCEL: the INVITE it refers to (same top Via branch) is marked, and so is its call. */
   private cancelInvite(msg: SipMessage, ctx: SipContext): void {
-    const inv = this.byKey.get(this.key(msg, 0, 'INVITE'));
+    const k = this.key(msg, 0, 'INVITE', this.key1);
+    const inv = this.byKey.get(k.p, k.a, k.n, k.c);
     if (inv === undefined || inv.done) return;
     if (inv.cancel === undefined) inv.cancel = this.sighting(ctx, false);
     if (inv.call) inv.call.cancelSeen = true;
@@ -816,11 +836,10 @@ export class SipTracker {
    * second this is most of the tracker's memory.
    */
   private acked(msg: SipMessage, t: number): void {
-    const k = this.keys.get(msg.callId, msg.fromTag, msg.cseqNum, ACK_ONLY);
-    const inv = this.awaitingAck.get(k);
+    const inv = this.awaitingAck.get(msg.callId, msg.fromTag, msg.cseqNum, '');
     if (inv === undefined) return;
-    this.awaitingAck.delete(k);
-    inv.ackKey = '';
+    this.awaitingAck.deleteIf(msg.callId, msg.fromTag, msg.cseqNum, '', inv);
+    inv.awaitsAck = false;
     if (!inv.done) this.qLingerAcked.push(inv, t + this.ackedLinger);
   }
 
@@ -838,7 +857,7 @@ export class SipTracker {
 
   private response(msg: SipMessage, ctx: SipContext, t: number, info: SipMessageInfo): void {
     const method = msg.cseqMethod;
-    const key = this.ownKey(msg, method);
+    const key = this.key(msg, 0, method, this.key0);
     let tx = this.lookup(msg, method, key);
     if (tx === undefined) {
       this.stats.orphanResponses++;
@@ -876,7 +895,7 @@ export class SipTracker {
     info.retransmission = retrans;
     info.forwardedCopy = otherHop;
     tx.responseCount++;
-    const inner = key !== tx.originKey;
+    const inner = !sameKey(key, tx.origin);
     const dt = tx.requestCount > 0 ? t - tx.t0 : -1;
     if (code < 200) {
       if (tx.firstProvisional === undefined) {
@@ -895,8 +914,8 @@ export class SipTracker {
         if (tx.method === 'INVITE') {
           tx.dSlot = this.qLinger.push(tx, t + this.linger);
           if (code < 300 && tx.requestCount > 0) {
-            tx.ackKey = this.keys.get(tx.callId, tx.fromTag, tx.cseq, ACK_ONLY);
-            this.awaitingAck.set(tx.ackKey, tx);
+            tx.awaitsAck = true;
+            this.awaitingAck.set(tx.callId, tx.fromTag, tx.cseq, '', tx);
           }
         } else this.qLingerShort.push(tx, t + this.shortLinger);
       }
@@ -957,10 +976,10 @@ export class SipTracker {
   }
 
   private findCall(msg: SipMessage): Call | undefined {
-    const a = this.calls.get(this.keys.get(msg.callId, msg.fromTag, -1, ''));
+    const a = this.calls.get(msg.callId, msg.fromTag, -1, '');
     if (a && !a.done) return a;
     if (msg.toTag !== '') {
-      const b = this.calls.get(this.keys.get(msg.callId, msg.toTag, -1, ''));
+      const b = this.calls.get(msg.callId, msg.toTag, -1, '');
       if (b && !b.done) return b;
     }
     return undefined;
@@ -968,7 +987,6 @@ export class SipTracker {
 
   private newCall(msg: SipMessage, ctx: SipContext, t: number, tx: Tx): Call {
     if (this.liveCalls.size >= this.maxCalls) this.evictCall();
-    const key = this.keys.get(msg.callId, msg.fromTag, -1, '');
     const call: Call = {
       id: this.nextCall++,
       callId: msg.callId,
@@ -993,7 +1011,6 @@ export class SipTracker {
       inviteTx: tx.id,
       unansweredInvites: 0,
       evicted: false,
-      key,
       finalTx: 0,
       t0: t,
       tLast: t,
@@ -1004,7 +1021,7 @@ export class SipTracker {
       prevLive: undefined,
       nextLive: undefined,
     };
-    this.calls.set(key, call);
+    this.calls.set(call.callId, call.fromTag, -1, '', call);
     this.liveCalls.add(call);
     this.stats.calls++;
     call.idleSlot = this.qCallIdle.push(call, t + this.idle);
@@ -1152,10 +1169,11 @@ export class SipTracker {
     this.qB.remove(tx.bSlot, tx);
     this.qC.remove(tx.cSlot, tx);
     this.qLinger.remove(tx.dSlot, tx);
-    if (this.byKey.get(tx.originKey) === tx) this.byKey.delete(tx.originKey);
-    if (tx.ackKey !== '' && this.awaitingAck.get(tx.ackKey) === tx) this.awaitingAck.delete(tx.ackKey);
+    const o = tx.origin;
+    this.byKey.deleteIf(o.p, o.a, o.n, o.c, tx);
+    if (tx.awaitsAck) this.awaitingAck.deleteIf(tx.callId, tx.fromTag, tx.cseq, '', tx);
     const aliases = tx.aliases;
-    if (aliases !== undefined) for (const k of aliases) if (this.byKey.get(k) === tx) this.byKey.delete(k);
+    if (aliases !== undefined) for (const k of aliases) this.byKey.deleteIf(k.p, k.a, k.n, k.c, tx);
     this.live.remove(tx);
     if (tx.method === 'INVITE' && tx.state === 'no-final' && tx.initialInvite && !this.finishing) {
       const call = tx.call;
@@ -1190,7 +1208,7 @@ export class SipTracker {
   private finishCall(call: Call): void {
     call.done = true;
     this.qCallIdle.remove(call.idleSlot, call);
-    if (this.calls.get(call.key) === call) this.calls.delete(call.key);
+    this.calls.deleteIf(call.callId, call.fromTag, -1, '', call);
     this.liveCalls.remove(call);
     this.onCall(stripCall(call));
   }
