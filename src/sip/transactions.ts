@@ -1029,7 +1029,10 @@ export class SipTracker {
   }
 
   private addAddress(call: Call, a: string): void {
-    if (call.addresses.length < this.maxAddr && !call.addresses.includes(a)) call.addresses = append(call.addresses, a);
+    // A loop, not includes(): two calls per message, and the builtin call was 3% of `calls`.
+    const list = call.addresses;
+    for (let i = 0; i < list.length; i++) if (list[i] === a) return;
+    if (list.length < this.maxAddr) call.addresses = append(list, a);
   }
 
   /** tx is undefined only for requests other than INVITE and ACK (see outsideTx). */
