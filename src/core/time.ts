@@ -26,20 +26,27 @@ const pad2 = (n: number): string => (n < 10 ? '0' + n : String(n));
  * Works for any second count Date can represent; the fraction comes from nsec, never a float.
  */
 export function formatIso(sec: number, nsec: number, precision = 9): string {
-  // Reports print times that fall in a few seconds over and over (calls' starts and ends, a
-  // flow's INVITEs): the date and clock part of a second is made once and kept in a small
-  // table indexed by the second, not made again for every time printed.
-  const slot = sec & (ISO_SLOTS - 1);
-  let base = isoBase[slot]!;
-  if (isoSec[slot] !== sec) {
-    const b = isoSeconds(sec);
-    if (b === undefined) return `@${sec}.${String(nsec).padStart(9, '0')}`;
-    base = isoBase[slot] = b;
-    isoSec[slot] = sec;
-  }
+  const base = isoSecond(sec);
+  if (base === undefined) return `@${sec}.${String(nsec).padStart(9, '0')}`;
   if (precision <= 0) return base + 'Z';
   const p = precision > 9 ? 9 : precision;
   return base + '.' + (nsec >= 1e8 ? String(nsec) : String(nsec).padStart(9, '0')).slice(0, p) + 'Z';
+}
+
+/**
+ * "YYYY-MM-DDTHH:MM:SS" of a Unix second, undefined when Date cannot represent it. Reports print
+ * times that fall in a few seconds over and over (calls' starts and ends, a flow's INVITEs):
+ * the text of a second is made once and kept in a small table indexed by the second, not made
+ * again for every time printed.
+ */
+export function isoSecond(sec: number): string | undefined {
+  const slot = sec & (ISO_SLOTS - 1);
+  if (isoSec[slot] === sec) return isoBase[slot]!;
+  const b = isoSeconds(sec);
+  if (b === undefined) return undefined;
+  isoBase[slot] = b;
+  isoSec[slot] = sec;
+  return b;
 }
 
 const ISO_SLOTS = 256;

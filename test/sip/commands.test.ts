@@ -5,7 +5,8 @@ import { encodePcap } from '../../src/capture/writer.js';
 import { ETH_IPV4, ethernet, ip4, ipv4, tcp, udp4Frame } from '../gen/packets.js';
 import { repoRoot, runCli } from '../helpers/cli.js';
 import { request, response, sipText } from './helpers.js';
-import { callRecord, InOrder, jsonElement } from '../../src/cli/commands/calls.js';
+import { callRecord, InOrder, writeJsonElement } from '../../src/cli/commands/calls.js';
+import { JsonBytes } from '../../src/report/json-bytes.js';
 import { jsonText } from '../../src/report/json-text.js';
 import type { SipCall } from '../../src/sip/transactions.js';
 
@@ -283,7 +284,11 @@ describe('calls json element', () => {
       { ...base, callId: '', from: '', to: '\u{1f600}\ud800', state: 'in-call', finalCode: 0 },
     ];
     for (const c of cases) {
-      const text = jsonElement(c);
+      const chunks: Uint8Array[] = [];
+      const w = new JsonBytes((b) => chunks.push(b));
+      writeJsonElement(w, c);
+      w.flush();
+      const text = Buffer.concat(chunks).toString('utf8');
       expect(text).toBe(reference(c));
       expect(JSON.parse(text)).toEqual(callRecord(c));
     }

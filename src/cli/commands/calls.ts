@@ -8,7 +8,8 @@ import type { CallState, SipCall } from '../../sip/transactions.js';
 import { printWarnings } from '../shared.js';
 import type { CommandSpec } from '../spec.js';
 import { csvField, pad, seconds, sipOptions, sipRunOptions, type SipCommonOptions } from './sip-shared.js';
-import { jsonString, jsonText } from '../../report/json-text.js';
+import { jsonText } from '../../report/json-text.js';
+import { JsonBytes } from '../../report/json-bytes.js';
 
 const STATES: readonly CallState[] = ['setup', 'ringing', 'in-call', 'completed', 'cancelled', 'failed', 'unanswered'];
 
@@ -129,56 +130,61 @@ function csvLine(c: CallRecord): string {
 }
 
 /** A string array as jsonText(value, 2) prints it inside a call element. */
-function jsonStrings(a: string[]): string {
-  if (a.length === 0) return '[]';
-  let t = '[';
-  for (let i = 0; i < a.length; i++) t += (i ? ',\n        ' : '\n        ') + jsonString(a[i]!);
-  return t + '\n      ]';
+function writeStrings(w: JsonBytes, a: string[]): void {
+  if (a.length === 0) {
+    w.ascii('[]');
+    return;
+  }
+  for (let i = 0; i < a.length; i++) {
+    w.ascii(i ? ',\n        ' : '[\n        ');
+    w.string(a[i]!);
+  }
+  w.ascii('\n      ]');
 }
 
-const jsonNs = (ns: number): string => (ns < 0 ? 'null' : String(ns));
+function writeNs(w: JsonBytes, ns: number): void {
+  if (ns < 0) w.ascii('null');
+  else w.number(ns);
+}
 
 /**
  * A JSON array element at the indentation of `"calls": [...]` in the document: the text of
- * jsonText(callRecord(c), 2) indented by four, written field by field. Rendering the record
- * and re-indenting it made two more strings the size of the element for every call.
+ * jsonText(callRecord(c), 2) indented by four, written field by field into bytes.
  */
-export function jsonElement(c: SipCall): string {
-  return (
-    '    {\n      "callId": ' +
-    jsonString(c.callId) +
-    ',\n      "start": ' +
-    jsonString(formatIso(c.startSec, c.startNsec, c.precision)) +
-    ',\n      "from": ' +
-    jsonString(c.from) +
-    ',\n      "to": ' +
-    jsonString(c.to) +
-    ',\n      "state": "' +
-    c.state +
-    '",\n      "finalCode": ' +
-    c.finalCode +
-    ',\n      "setupNs": ' +
-    jsonNs(c.setupNs) +
-    ',\n      "ringNs": ' +
-    jsonNs(c.ringNs) +
-    ',\n      "end": ' +
-    (c.endReason === undefined ? 'null' : jsonString(formatIso(c.endSec, c.endNsec, c.precision))) +
-    ',\n      "endReason": ' +
-    (c.endReason === undefined ? 'null' : jsonString(c.endReason)) +
-    ',\n      "transport": ' +
-    jsonString(c.transport) +
-    ',\n      "messages": ' +
-    c.messages +
-    ',\n      "backends": ' +
-    jsonStrings(c.backends) +
-    ',\n      "addresses": ' +
-    jsonStrings(c.addresses) +
-    ',\n      "unansweredInvites": ' +
-    c.unansweredInvites +
-    ',\n      "evicted": ' +
-    c.evicted +
-    '\n    }'
-  );
+export function writeJsonElement(w: JsonBytes, c: SipCall): void {
+  w.ascii('    {\n      "callId": ');
+  w.string(c.callId);
+  w.ascii(',\n      "start": ');
+  w.isoString(c.startSec, c.startNsec, c.precision);
+  w.ascii(',\n      "from": ');
+  w.string(c.from);
+  w.ascii(',\n      "to": ');
+  w.string(c.to);
+  w.ascii(',\n      "state": ');
+  w.string(c.state);
+  w.ascii(',\n      "finalCode": ');
+  w.number(c.finalCode);
+  w.ascii(',\n      "setupNs": ');
+  writeNs(w, c.setupNs);
+  w.ascii(',\n      "ringNs": ');
+  writeNs(w, c.ringNs);
+  w.ascii(',\n      "end": ');
+  if (c.endReason === undefined) w.ascii('null');
+  else w.isoString(c.endSec, c.endNsec, c.precision);
+  w.ascii(',\n      "endReason": ');
+  if (c.endReason === undefined) w.ascii('null');
+  else w.string(c.endReason);
+  w.ascii(',\n      "transport": ');
+  w.string(c.transport);
+  w.ascii(',\n      "messages": ');
+  w.number(c.messages);
+  w.ascii(',\n      "backends": ');
+  writeStrings(w, c.backends);
+  w.ascii(',\n      "addresses": ');
+  writeStrings(w, c.addresses);
+  w.ascii(',\n      "unansweredInvites": ');
+  w.number(c.unansweredInvites);
+  w.ascii(c.evicted ? ',\n      "evicted": true\n    }' : ',\n      "evicted": false\n    }');
 }
 
 /** Finished calls held back at most, waiting for an earlier one still in progress. */
@@ -275,6 +281,8 @@ Examples:
     const out = await AtomicOutput.open(o.output, io.stdout);
     let listed = 0;
     let table: CallsTableWriter | undefined;
+    // The JSON list is written as bytes (JsonBytes), everything around it as text.
+    let bytes: JsonBytes | undefined;
     // A call waits as the record the tracker emitted (about 200 bytes) and is rendered when its
     // turn comes, not as its text (about 640 bytes of JSON): a text is made only to be written.
     let emit: (c: SipCall) => void;
@@ -284,7 +292,13 @@ Examples:
     } else {
       const json = o.format === 'json';
       out.write(json ? '{\n  "schema": "stalepin/calls@1",\n  "calls": [' : CSV_HEAD);
-      emit = json ? (c) => out.write((listed ? ',\n' : '\n') + jsonElement(c)) : (c) => out.write(csvLine(callRecord(c)));
+      if (json) {
+        const w = (bytes = new JsonBytes((chunk) => out.write(chunk)));
+        emit = (c) => {
+          w.ascii(listed ? ',\n' : '\n');
+          writeJsonElement(w, c);
+        };
+      } else emit = (c) => out.write(csvLine(callRecord(c)));
     }
     const order = new InOrder<SipCall>((c) => {
       emit(c);
@@ -302,6 +316,7 @@ Examples:
       done();
     }
     if (!o.quiet) printWarnings(io, run.warnings);
+    bytes?.flush();
     if (o.format === 'json') {
       const summary = {
         packets: run.frames,
