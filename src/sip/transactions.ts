@@ -1205,7 +1205,7 @@ export class SipTracker {
         }
       }
     }
-    if (this.emitsTx) this.onTx(strip(tx));
+    if (this.emitsTx) this.onTx(new TxSummary(tx, this.maxCopies));
   }
 
   private finishCall(call: Call): void {
@@ -1251,32 +1251,65 @@ export class SipTracker {
   }
 }
 
-/** The public summary of a transaction (internal bookkeeping removed). */
-function strip(tx: Tx): SipTransaction {
-  return {
-    id: tx.id,
-    method: tx.method,
-    callId: tx.callId,
-    cseq: tx.cseq,
-    branch: tx.branch,
-    fromTag: tx.fromTag,
-    rfc2543: tx.rfc2543,
-    orphan: tx.orphan,
-    requests: tx.requests,
-    requestCount: tx.requestCount,
-    retransmissions: tx.retransmissions,
-    hops: tx.hops,
-    firstProvisional: tx.firstProvisional,
-    final: tx.final,
-    responseCount: tx.responseCount,
-    ack: tx.ack,
-    cancel: tx.cancel,
-    firstResponseNs: tx.firstResponseNs,
-    finalResponseNs: tx.finalResponseNs,
-    state: tx.state,
-    evicted: tx.evicted,
-    callRef: tx.callRef,
-  };
+/**
+ * The public summary of a transaction: its fields without the tracker's bookkeeping. The hops
+ * are listed when first asked for: they are a string and an array per transaction, and the
+ * load-balancer analysis, which gets every INVITE transaction, never asks.
+ */
+class TxSummary implements SipTransaction {
+  readonly id: number;
+  readonly method: string;
+  readonly callId: string;
+  readonly cseq: number;
+  readonly branch: string;
+  readonly fromTag: string;
+  readonly rfc2543: boolean;
+  readonly orphan: boolean;
+  readonly requests: SipSighting[];
+  readonly requestCount: number;
+  readonly retransmissions: number;
+  readonly firstProvisional: SipResponseSighting | undefined;
+  readonly final: SipResponseSighting | undefined;
+  readonly responseCount: number;
+  readonly ack: SipSighting | undefined;
+  readonly cancel: SipSighting | undefined;
+  readonly firstResponseNs: number;
+  readonly finalResponseNs: number;
+  readonly state: TransactionState;
+  readonly evicted: boolean;
+  readonly callRef: number;
+  private hopList: string[] | undefined;
+  private readonly maxCopies: number;
+
+  constructor(tx: Tx, maxCopies: number) {
+    this.id = tx.id;
+    this.method = tx.method;
+    this.callId = tx.callId;
+    this.cseq = tx.cseq;
+    this.branch = tx.branch;
+    this.fromTag = tx.fromTag;
+    this.rfc2543 = tx.rfc2543;
+    this.orphan = tx.orphan;
+    this.requests = tx.requests;
+    this.requestCount = tx.requestCount;
+    this.retransmissions = tx.retransmissions;
+    this.firstProvisional = tx.firstProvisional;
+    this.final = tx.final;
+    this.responseCount = tx.responseCount;
+    this.ack = tx.ack;
+    this.cancel = tx.cancel;
+    this.firstResponseNs = tx.firstResponseNs;
+    this.finalResponseNs = tx.finalResponseNs;
+    this.state = tx.state;
+    this.evicted = tx.evicted;
+    this.callRef = tx.callRef;
+    this.hopList = tx.hopList;
+    this.maxCopies = maxCopies;
+  }
+
+  get hops(): string[] {
+    return (this.hopList ??= hopsOf(this.requests, this.maxCopies));
+  }
 }
 
 function stripCall(c: Call): SipCall {
