@@ -75,9 +75,11 @@ static uint8_t TOKEN[256];
  * and must store the string in that slot). One table per JavaScript environment (worker), reset
  * by setOutput.
  */
-#define INTERN_SLOTS 8192
+#define INTERN_BITS 13
+#define INTERN_SLOTS (1 << INTERN_BITS)
 #define INTERN_MAX 128
 #define CODE_HIT 0x10000
+_Static_assert(INTERN_SLOTS <= CODE_HIT, "a slot number fits below the hit flag");
 typedef struct {
   int32_t *out;
   uint32_t hash[INTERN_SLOTS];
@@ -99,7 +101,7 @@ static int32_t intern(Env *env, const uint8_t *b, int32_t s, int32_t e, int fold
   }
   h ^= h >> 15;
   h *= 0x2c1b3c6du;
-  uint32_t slot = h >> 19;
+  uint32_t slot = h >> (32 - INTERN_BITS);
   if (env->hash[slot] == h && env->len[slot] == n && env->fold[slot] == fold && memcmp(env->bytes[slot], b + s, (size_t)n) == 0)
     return (int32_t)slot | CODE_HIT;
   env->hash[slot] = h;
@@ -752,6 +754,12 @@ static napi_value slots_size(napi_env env, napi_callback_info info) {
   return r;
 }
 
+static napi_value intern_slots(napi_env env, napi_callback_info info) {
+  napi_value r;
+  CHECK(napi_create_int32(env, INTERN_SLOTS, &r));
+  return r;
+}
+
 static napi_value output_size(napi_env env, napi_callback_info info) {
   napi_value r;
   CHECK(napi_create_int32(env, O_SIZE, &r));
@@ -764,7 +772,7 @@ NAPI_MODULE_INIT() {
   static const struct {
     const char *name;
     napi_callback cb;
-  } api[] = {{"parse", parse_js}, {"setOutput", set_output}, {"outputSize", output_size}, {"dissect", dissect_js}, {"slotsSize", slots_size}};
+  } api[] = {{"parse", parse_js}, {"setOutput", set_output}, {"outputSize", output_size}, {"dissect", dissect_js}, {"slotsSize", slots_size}, {"internSlots", intern_slots}};
   for (size_t i = 0; i < sizeof api / sizeof api[0]; i++) {
     napi_value fn;
     if (napi_create_function(env, api[i].name, NAPI_AUTO_LENGTH, api[i].cb, NULL, &fn) != napi_ok ||

@@ -82,6 +82,8 @@ interface Binding {
   setOutput(out: Int32Array): void;
   outputSize(): number;
   slotsSize(): number;
+  /** Slots of the C side's intern table (INTERN_SLOTS here). */
+  internSlots(): number;
 }
 
 export interface NativeSipParser {
@@ -119,7 +121,7 @@ function load(): NativeSipParser | null {
     return null;
   }
   // A binding from another version of this file would write to the wrong slots.
-  if (binding.outputSize() !== Out.Size || binding.slotsSize() !== SLOTS_BYTES) return null;
+  if (binding.outputSize() !== Out.Size || binding.slotsSize() !== SLOTS_BYTES || binding.internSlots() !== INTERN_SLOTS) return null;
   // The layout holds SIP_LIMITS' counts; were they changed without sip_parse.c, C would not enforce them.
   if (Out.HValue - Out.HName !== SIP_LIMITS.maxHeaders * 2 || Out.HName - Out.Via !== SIP_LIMITS.maxViaHops * Out.ViaInts || Out.Via - Out.Contacts !== SIP_LIMITS.maxContactLines * 2) return null;
   // Held by the environment (see SHARED): the C side keeps a pointer into this array.
