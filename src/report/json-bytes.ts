@@ -8,7 +8,7 @@
  * jsonText and the UTF-8 encoder, so the bytes are exactly those of jsonText.
  */
 import { isoSecond, formatIso } from '../core/time.js';
-import { jsonText } from './json-text.js';
+import { jsonText, plainJsonUnit } from './json-text.js';
 
 const CHUNK = 1 << 16;
 
@@ -53,7 +53,7 @@ export class JsonBytes {
     this.pos += this.buf.write(s, this.pos, 'utf8');
   }
 
-  /** A string as jsonString prints it (quoted; escaped when it must be). */
+  /** A string as jsonString prints it (quoted; escaped when it must be, by the same test). */
   string(s: string): void {
     const n = s.length;
     this.room(n + 2);
@@ -62,7 +62,7 @@ export class JsonBytes {
     b[p++] = 0x22;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+      if (!plainJsonUnit(c)) {
         this.text(jsonText(s));
         return;
       }

@@ -12,15 +12,17 @@ export function jsonText(value: unknown, indent?: number): string {
   return UNSAFE_IN_JSON.test(s) ? s.replace(UNSAFE_IN_JSON, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) : s;
 }
 
+/** Is this UTF-16 unit printable ASCII that a JSON string holds as it is (no quote, no backslash)? */
+export function plainJsonUnit(c: number): boolean {
+  return c >= 0x20 && c <= 0x7e && c !== 0x22 && c !== 0x5c;
+}
+
 /**
  * jsonText of a string. Printable ASCII without a quote or a backslash (addresses, times, most
  * Call-IDs) needs no escaping and is quoted as it is; anything else goes through jsonText.
  */
 export function jsonString(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return jsonText(s);
-  }
+  for (let i = 0; i < s.length; i++) if (!plainJsonUnit(s.charCodeAt(i))) return jsonText(s);
   return '"' + s + '"';
 }
 
