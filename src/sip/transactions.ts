@@ -27,6 +27,7 @@
  */
 import { flatten } from '../core/strings.js';
 import type { Anomalies } from '../core/anomalies.js';
+import { appended, CallFlag, CallRows, CallStateCode, EndCode } from './call-rows.js';
 import { KeyIndex } from './key-index.js';
 import { MAGIC_COOKIE, type SipMessage } from './message.js';
 import { DEFAULT_TIMER_B_NS, type SipContext, type SipTransport } from './types.js';
@@ -269,7 +270,8 @@ class Tx implements SipTransaction {
   awaitsAck = false;
   /** Dropped from the table (queue entries pointing at it are stale). */
   done = false;
-  call: Call | undefined = undefined;
+  /** Row of its call in the tracker's CallRows (-1 none); the row is the call's while its id is callRef. */
+  callRow = -1;
   /**
    * Seen responses as triples code, src, dst, for retransmission flags (bounded by maxCopies
    * triples); undefined until the first response. One array, not one per field: a transaction
@@ -315,20 +317,6 @@ class Tx implements SipTransaction {
   }
 }
 
-interface Call extends SipCall {
-  /** Transaction whose final response set finalCode (its retransmissions change nothing). */
-  finalTx: number;
-  t0: number;
-  tLast: number;
-  tEnd: number;
-  cancelSeen: boolean;
-  done: boolean;
-  /** Slot in the idle queue, so a finished call is not kept alive by it until its deadline. */
-  idleSlot: number;
-  prevLive: Call | undefined;
-  nextLive: Call | undefined;
-}
-
 interface Linked<T> {
   prevLive: T | undefined;
   nextLive: T | undefined;
@@ -372,37 +360,46 @@ class LiveList<T extends Linked<T>> {
 
 /**
  * FIFO of items with non-decreasing deadlines (each queue has one fixed delay). push() returns
- * an absolute slot number so an item can be removed early without searching.
+ * an absolute slot number so an item can be removed early without searching. Each item carries
+ * a tag, read from `tag` after pop(): a call's row is queued with the call's id, since the row
+ * may belong to another call by the time the deadline comes.
  */
 class Fifo<T> {
   constructor(private readonly due: Due) {}
   // A ring: the queue is items[(head + i) & mask] for i < count; it grows by doubling.
   private items: (T | undefined)[] = new Array<T | undefined>(256).fill(undefined);
   private deadlines = new Float64Array(256);
+  private tags = new Float64Array(256);
   private mask = 255;
   private head = 0;
   private count = 0;
   /** Absolute slot number of the head. */
   private base = 0;
-  push(item: T, deadline: number): number {
+  /** The tag of the item pop() returned last. */
+  tag = 0;
+  push(item: T, deadline: number, tag = 0): number {
     if (deadline < this.due.next) this.due.next = deadline;
     if (this.count > this.mask) this.grow();
     const i = (this.head + this.count) & this.mask;
     this.items[i] = item;
     this.deadlines[i] = deadline;
+    this.tags[i] = tag;
     return this.base + this.count++;
   }
   private grow(): void {
     const n = (this.mask + 1) * 2;
     const items = new Array<T | undefined>(n).fill(undefined);
     const deadlines = new Float64Array(n);
+    const tags = new Float64Array(n);
     for (let i = 0; i < this.count; i++) {
       const j = (this.head + i) & this.mask;
       items[i] = this.items[j];
       deadlines[i] = this.deadlines[j]!;
+      tags[i] = this.tags[j]!;
     }
     this.items = items;
     this.deadlines = deadlines;
+    this.tags = tags;
     this.mask = n - 1;
     this.head = 0;
   }
@@ -417,6 +414,7 @@ class Fifo<T> {
   pop(now: number): T | undefined {
     while (this.count > 0 && this.deadlines[this.head]! <= now) {
       const it = this.items[this.head];
+      this.tag = this.tags[this.head]!;
       this.items[this.head] = undefined;
       this.head = (this.head + 1) & this.mask;
       this.count--;
@@ -505,15 +503,6 @@ const keep = (k: TxKey): TxKey => ({ p: flatten(k.p), a: k.a, n: k.n, c: k.c });
 /** Method slot of the key of an ACK that matched no INVITE (an ACK for a 2xx). */
 const ACK_ONLY = 'ACK\0';
 
-/** a with x appended, in a new array of exactly that size (push would reserve 16 more slots). */
-function append<T>(a: T[], x: T): T[] {
-  const n = a.length;
-  const out = new Array<T>(n + 1);
-  for (let i = 0; i < n; i++) out[i] = a[i]!;
-  out[n] = x;
-  return out;
-}
-
 /** Is reqs[i] the first copy at its hop? */
 function firstAtHop(reqs: SipSighting[], i: number): boolean {
   const r = reqs[i]!;
@@ -588,14 +577,15 @@ export class SipTracker {
   private readonly byKey = new KeyIndex<Tx>();
   /** Live transactions in creation order (eviction takes the first). */
   private readonly live = new LiveList<Tx>();
-  /** Calls by Call-ID and From tag (the tag in the `a` part, -1 and '' in the others). */
-  private readonly calls = new KeyIndex<Call>();
+  /** Rows of calls by Call-ID and From tag (the tag in the `a` part, -1 and '' in the others). */
+  private readonly calls = new KeyIndex<number>();
+  /** Live calls. */
+  private readonly cr = new CallRows();
   /**
    * INVITE transactions answered with a 2xx, by dialog and CSeq, until their ACK is seen: the
    * ACK of a 2xx has a branch of its own (RFC 3261 17.1.1.3), so this is how it finds them.
    */
   private readonly awaitingAck = new KeyIndex<Tx>();
-  private readonly liveCalls = new LiveList<Call>();
   private readonly due = new Due();
   /** Keys of the message being tracked: its top Via's, and one for lower Vias and CANCELs. */
   private readonly key0: TxKey = { p: '', a: '', n: 0, c: '' };
@@ -605,8 +595,9 @@ export class SipTracker {
   private readonly qLinger = new Fifo<Tx>(this.due);
   private readonly qLingerShort = new Fifo<Tx>(this.due);
   private readonly qLingerAcked = new Fifo<Tx>(this.due);
-  private readonly qCallEnd = new Fifo<Call>(this.due);
-  private readonly qCallIdle = new Fifo<Call>(this.due);
+  /** Call rows, tagged with their call's id. */
+  private readonly qCallEnd = new Fifo<number>(this.due);
+  private readonly qCallIdle = new Fifo<number>(this.due);
   private finishing = false;
   private nextTx = 1;
   private nextCall = 1;
@@ -642,7 +633,7 @@ export class SipTracker {
     return this.live.size;
   }
   get liveCallCount(): number {
-    return this.liveCalls.size;
+    return this.cr.size;
   }
 
   private t(sec: number, nsec: number): number {
@@ -758,7 +749,7 @@ export class SipTracker {
       const found = this.byKey.get(k.p, k.a, k.n, k.c);
       if (found !== undefined && !found.done && found.cseq === msg.cseqNum && found.callId === msg.callId) {
         const alias = keep(key);
-        found.aliases = found.aliases === undefined ? [alias] : append(found.aliases, alias);
+        found.aliases = found.aliases === undefined ? [alias] : appended(found.aliases, alias);
         this.byKey.set(alias.p, alias.a, alias.n, alias.c, found);
         return found;
       }
@@ -814,7 +805,7 @@ export class SipTracker {
     tx.requestCount++;
     // Exact-size arrays (concat) rather than push, which reserves 16 more slots: a transaction
     // lives long enough to be copied by the collector twice, with everything it holds.
-    if (tx.requests.length < this.maxCopies) tx.requests = append(tx.requests, this.sighting(ctx, retrans));
+    if (tx.requests.length < this.maxCopies) tx.requests = appended(tx.requests, this.sighting(ctx, retrans));
     if (retrans && tx.responseCount === 0 && this.onRetx !== undefined) this.onRetx(tx);
     if (method === 'CANCEL') this.cancelInvite(msg, ctx);
     this.attachCall(tx, msg, ctx, t, info);
@@ -826,7 +817,8 @@ export class SipTracker {
     const inv = this.byKey.get(k.p, k.a, k.n, k.c);
     if (inv === undefined || inv.done) return;
     if (inv.cancel === undefined) inv.cancel = this.sighting(ctx, false);
-    if (inv.call) inv.call.cancelSeen = true;
+    const r = this.callRowOf(inv);
+    if (r >= 0) this.cr.flags[r] |= CallFlag.CancelSeen;
   }
 
   /**
@@ -926,20 +918,26 @@ export class SipTracker {
 
   // ---------------------------------------------------------------- calls
 
+  /** The row of tx's call while that call lives, else -1. */
+  private callRowOf(tx: Tx): number {
+    const r = tx.callRow;
+    return r >= 0 && this.cr.id[r] === tx.callRef ? r : -1;
+  }
+
   private attachCall(tx: Tx, msg: SipMessage, ctx: SipContext, t: number, info: SipMessageInfo): void {
     if (!this.withCalls) return;
-    let call = tx.call;
-    if (call === undefined || call.done) {
-      call = this.findCall(msg);
-      if (call === undefined && msg.isRequest && msg.method === 'INVITE' && msg.toTag === '') call = this.newCall(msg, ctx, t, tx);
-      if (call === undefined) return;
-      tx.call = call;
-      tx.callRef = call.id;
+    let r = this.callRowOf(tx);
+    if (r < 0) {
+      r = this.findCall(msg);
+      if (r < 0 && msg.isRequest && msg.method === 'INVITE' && msg.toTag === '') r = this.newCall(msg, ctx, t, tx);
+      if (r < 0) return;
+      tx.callRow = r;
+      tx.callRef = this.cr.id[r]!;
     }
-    info.callRef = call.id;
-    this.countIn(call, ctx, t);
-    if (msg.isRequest) this.callRequest(call, tx, msg, ctx, t);
-    else this.callResponse(call, tx, msg, ctx, t);
+    info.callRef = this.cr.id[r]!;
+    this.countIn(r, ctx, t);
+    if (msg.isRequest) this.callRequest(r, tx, msg, ctx, t);
+    else this.callResponse(r, tx, msg, ctx, t);
   }
 
   /**
@@ -951,175 +949,166 @@ export class SipTracker {
   private outsideTx(msg: SipMessage, ctx: SipContext, t: number): void {
     if (!this.withCalls) return;
     if (msg.isRequest && msg.method === 'CANCEL') this.cancelInvite(msg, ctx);
-    const call = this.findCall(msg);
-    if (call === undefined) return;
-    this.countIn(call, ctx, t);
-    if (msg.isRequest) this.callRequest(call, undefined, msg, ctx, t);
-    else this.callResponse(call, undefined, msg, ctx, t);
+    const r = this.findCall(msg);
+    if (r < 0) return;
+    this.countIn(r, ctx, t);
+    if (msg.isRequest) this.callRequest(r, undefined, msg, ctx, t);
+    else this.callResponse(r, undefined, msg, ctx, t);
   }
 
   /** An ACK for a 2xx with no transaction of its own (callsOnly): it counts in its call. */
   private ackInCall(msg: SipMessage, ctx: SipContext, t: number, info: SipMessageInfo): void {
     if (!this.withCalls) return;
-    const call = this.findCall(msg);
-    if (call === undefined) return;
-    info.callRef = call.id;
-    this.countIn(call, ctx, t);
+    const r = this.findCall(msg);
+    if (r < 0) return;
+    info.callRef = this.cr.id[r]!;
+    this.countIn(r, ctx, t);
   }
 
   /** The message is one of the call's: counted, and its two endpoints taken part. */
-  private countIn(call: Call, ctx: SipContext, t: number): void {
-    call.messages++;
-    call.tLast = t;
-    this.addAddress(call, ctx.src);
-    this.addAddress(call, ctx.dst);
+  private countIn(r: number, ctx: SipContext, t: number): void {
+    const cr = this.cr;
+    cr.messages[r]++;
+    cr.tLast[r] = t;
+    cr.addAddress(r, ctx.src, this.maxAddr);
+    cr.addAddress(r, ctx.dst, this.maxAddr);
   }
 
-  private findCall(msg: SipMessage): Call | undefined {
+  /** The row of the live call the message belongs to, else -1. */
+  private findCall(msg: SipMessage): number {
+    // The index holds live calls only (finishCall takes a call out before its row is freed).
     const a = this.calls.get(msg.callId, msg.fromTag, -1, '');
-    if (a && !a.done) return a;
+    if (a !== undefined) return a;
     if (msg.toTag !== '') {
       const b = this.calls.get(msg.callId, msg.toTag, -1, '');
-      if (b && !b.done) return b;
+      if (b !== undefined) return b;
     }
-    return undefined;
+    return -1;
   }
 
-  private newCall(msg: SipMessage, ctx: SipContext, t: number, tx: Tx): Call {
-    if (this.liveCalls.size >= this.maxCalls) this.evictCall();
-    const call: Call = {
-      id: this.nextCall++,
-      callId: msg.callId,
-      fromTag: msg.fromTag,
-      toTag: '',
-      from: msg.fromUri,
-      to: msg.toUri,
-      startSec: ctx.sec,
-      startNsec: ctx.nsec,
-      precision: ctx.precision,
-      transport: ctx.transport,
-      state: 'setup',
-      finalCode: 0,
-      setupNs: -1,
-      ringNs: -1,
-      endSec: 0,
-      endNsec: 0,
-      endReason: undefined,
-      addresses: [],
-      backends: [],
-      messages: 0,
-      inviteTx: tx.id,
-      unansweredInvites: 0,
-      evicted: false,
-      finalTx: 0,
-      t0: t,
-      tLast: t,
-      tEnd: -1,
-      cancelSeen: false,
-      done: false,
-      idleSlot: -1,
-      prevLive: undefined,
-      nextLive: undefined,
-    };
-    this.calls.set(call.callId, call.fromTag, -1, '', call);
-    this.liveCalls.add(call);
+  private newCall(msg: SipMessage, ctx: SipContext, t: number, tx: Tx): number {
+    if (this.cr.size >= this.maxCalls) this.evictCall();
+    const cr = this.cr;
+    const id = this.nextCall++;
+    const r = cr.add(id);
+    cr.callId[r] = msg.callId;
+    cr.fromTag[r] = msg.fromTag;
+    cr.from[r] = msg.fromUri;
+    cr.to[r] = msg.toUri;
+    cr.startSec[r] = ctx.sec;
+    cr.startNsec[r] = ctx.nsec;
+    cr.precision[r] = ctx.precision;
+    cr.tcp[r] = ctx.transport === 'tcp' ? 1 : 0;
+    cr.inviteTx[r] = tx.id;
+    cr.t0[r] = t;
+    cr.tLast[r] = t;
+    this.calls.set(msg.callId, msg.fromTag, -1, '', r);
     this.stats.calls++;
-    call.idleSlot = this.qCallIdle.push(call, t + this.idle);
-    return call;
-  }
-
-  private addAddress(call: Call, a: string): void {
-    // A loop, not includes(): two calls per message, and the builtin call was 3% of `calls`.
-    const list = call.addresses;
-    for (let i = 0; i < list.length; i++) if (list[i] === a) return;
-    if (list.length < this.maxAddr) call.addresses = append(list, a);
+    cr.idleSlot[r] = this.qCallIdle.push(r, t + this.idle, id);
+    return r;
   }
 
   /** tx is undefined only for requests other than INVITE and ACK (see outsideTx). */
-  private callRequest(call: Call, tx: Tx | undefined, msg: SipMessage, ctx: SipContext, t: number): void {
+  private callRequest(r: number, tx: Tx | undefined, msg: SipMessage, ctx: SipContext, t: number): void {
+    const cr = this.cr;
     const m = msg.method;
     if (m === 'INVITE' && tx !== undefined && tx.initialInvite) {
-      if (call.endReason !== undefined && call.state === 'failed' && tx.id !== call.finalTx) {
+      if (cr.end[r] !== EndCode.None && cr.state[r] === CallStateCode.Failed && tx.id !== cr.finalTx[r]) {
         // A new initial INVITE after a failure (an authentication challenge): setup goes on.
-        call.endReason = undefined;
-        call.tEnd = -1;
-        call.state = 'setup';
+        cr.end[r] = EndCode.None;
+        cr.tEnd[r] = -1;
+        cr.state[r] = CallStateCode.Setup;
       }
-      this.noteBackends(call, tx);
+      this.noteBackends(r, tx);
     } else if (m === 'BYE') {
-      if (call.endReason === undefined || call.endReason === 'timeout') {
-        call.state = 'completed';
-        this.endCall(call, ctx, t, 'bye');
+      const e = cr.end[r];
+      if (e === EndCode.None || e === EndCode.Timeout) {
+        cr.state[r] = CallStateCode.Completed;
+        this.endCall(r, ctx, t, EndCode.Bye);
       }
     } else if (m === 'CANCEL') {
-      call.cancelSeen = true;
+      cr.flags[r] |= CallFlag.CancelSeen;
     }
   }
 
-  private noteBackends(call: Call, tx: Tx): void {
+  private noteBackends(r: number, tx: Tx): void {
     const reqs = tx.requests;
     if (reqs.length === 0) return;
+    const cr = this.cr;
     const firstDst = reqs[0]!.dst;
     let beyond = false;
-    for (const r of reqs) {
-      if (r.dst !== firstDst) {
+    for (const q of reqs) {
+      if (q.dst !== firstDst) {
         beyond = true;
-        if (!call.backends.includes(r.dst) && call.backends.length < this.maxAddr) call.backends = append(call.backends, r.dst);
+        const b = cr.backends[r]!;
+        if (!b.includes(q.dst) && b.length < this.maxAddr) cr.backends[r] = appended(b, q.dst);
       }
     }
-    if (!beyond && call.backends.length === 0) call.backends = [firstDst];
+    const b = cr.backends[r]!;
+    if (!beyond && b.length === 0) cr.backends[r] = [firstDst];
     else if (beyond) {
       // The first destination was the balancer's address, not a backend.
-      const i = call.backends.indexOf(firstDst);
-      if (i >= 0 && call.backends.length > 1) call.backends.splice(i, 1);
+      const i = b.indexOf(firstDst);
+      if (i >= 0 && b.length > 1) b.splice(i, 1);
     }
   }
 
   /** tx is undefined only for responses to requests other than INVITE and ACK (see outsideTx). */
-  private callResponse(call: Call, tx: Tx | undefined, msg: SipMessage, ctx: SipContext, t: number): void {
-    if (call.toTag === '' && msg.toTag !== '' && msg.statusCode > 100) call.toTag = msg.toTag;
+  private callResponse(r: number, tx: Tx | undefined, msg: SipMessage, ctx: SipContext, t: number): void {
+    const cr = this.cr;
+    if (cr.toTag[r] === '' && msg.toTag !== '' && msg.statusCode > 100) cr.toTag[r] = msg.toTag;
     // The method of the transaction answered: its CSeq method when no transaction was made.
     const txMethod = tx !== undefined ? tx.method : msg.cseqMethod;
     if (txMethod !== 'INVITE') {
-      if (txMethod === 'BYE' && msg.statusCode >= 200 && call.endReason === undefined) {
-        call.state = 'completed';
-        this.endCall(call, ctx, t, 'bye');
+      if (txMethod === 'BYE' && msg.statusCode >= 200 && cr.end[r] === EndCode.None) {
+        cr.state[r] = CallStateCode.Completed;
+        this.endCall(r, ctx, t, EndCode.Bye);
       }
       return;
     }
     if (tx === undefined || !tx.initialInvite) return;
     const code = msg.statusCode;
-    const dt = t - call.t0;
+    const dt = t - cr.t0[r]!;
     if (code < 200) {
-      if (code >= 180 && code < 190 && call.ringNs < 0) call.ringNs = dt;
-      if (code >= 180 && call.state === 'setup') call.state = 'ringing';
+      if (code >= 180 && code < 190 && cr.ringNs[r]! < 0) cr.ringNs[r] = dt;
+      if (code >= 180 && cr.state[r] === CallStateCode.Setup) cr.state[r] = CallStateCode.Ringing;
       return;
     }
-    if (tx.final === undefined || tx.final.code !== code || tx.id === call.finalTx) return;
-    if (call.endReason !== undefined && call.state !== 'failed') return;
-    if (call.state === 'in-call' || call.state === 'completed') return;
-    call.finalTx = tx.id;
-    call.finalCode = code;
-    call.setupNs = dt;
+    if (tx.final === undefined || tx.final.code !== code || tx.id === cr.finalTx[r]) return;
+    const state = cr.state[r];
+    if (cr.end[r] !== EndCode.None && state !== CallStateCode.Failed) return;
+    if (state === CallStateCode.InCall || state === CallStateCode.Completed) return;
+    cr.finalTx[r] = tx.id;
+    cr.finalCode[r] = code;
+    cr.setupNs[r] = dt;
     if (code < 300) {
-      call.state = 'in-call';
-      call.endReason = undefined;
-      call.tEnd = -1;
-    } else if (call.cancelSeen || code === 487) {
-      call.state = 'cancelled';
-      this.endCall(call, ctx, t, 'cancel');
+      cr.state[r] = CallStateCode.InCall;
+      cr.end[r] = EndCode.None;
+      cr.tEnd[r] = -1;
+    } else if ((cr.flags[r]! & CallFlag.CancelSeen) !== 0 || code === 487) {
+      cr.state[r] = CallStateCode.Cancelled;
+      this.endCall(r, ctx, t, EndCode.Cancel);
     } else {
-      call.state = 'failed';
-      this.endCall(call, ctx, t, 'failure');
+      cr.state[r] = CallStateCode.Failed;
+      this.endCall(r, ctx, t, EndCode.Failure);
     }
   }
 
-  private endCall(call: Call, at: { sec: number; nsec: number }, t: number, reason: CallEndReason): void {
-    call.endReason = reason;
-    call.endSec = at.sec;
-    call.endNsec = at.nsec;
-    call.tEnd = t;
-    this.qCallEnd.push(call, t + this.callLinger);
+  private endCall(r: number, at: { sec: number; nsec: number }, t: number, reason: EndCode): void {
+    const cr = this.cr;
+    cr.end[r] = reason;
+    cr.endSec[r] = at.sec;
+    cr.endNsec[r] = at.nsec;
+    cr.tEnd[r] = t;
+    this.qCallEnd.push(r, t + this.callLinger, cr.id[r]);
+  }
+
+  /** Row r's call ended by a timer at internal time t ("timeout"); emitted after the linger. */
+  private timeOut(r: number, t: number): void {
+    const cr = this.cr;
+    cr.end[r] = EndCode.Timeout;
+    cr.endSec[r] = this.baseSec + Math.floor(t / 1e9);
+    cr.endNsec[r] = t - Math.floor(t / 1e9) * 1e9;
   }
 
   // ---------------------------------------------------------------- expiry
@@ -1141,20 +1130,20 @@ export class SipTracker {
     while ((tx = this.qLinger.pop(now)) !== undefined) if (!tx.done) this.finishTx(tx);
     while ((tx = this.qLingerShort.pop(now)) !== undefined) if (!tx.done) this.finishTx(tx);
     while ((tx = this.qLingerAcked.pop(now)) !== undefined) if (!tx.done) this.finishTx(tx);
-    let call: Call | undefined;
-    while ((call = this.qCallEnd.pop(now)) !== undefined) {
-      if (call.done || call.tEnd < 0 || call.tEnd + this.callLinger > now) continue;
-      this.finishCall(call);
+    const cr = this.cr;
+    let r: number | undefined;
+    // A row whose id is no longer the queued one: that call was emitted already.
+    while ((r = this.qCallEnd.pop(now)) !== undefined) {
+      if (cr.id[r] !== this.qCallEnd.tag || cr.tEnd[r]! < 0 || cr.tEnd[r]! + this.callLinger > now) continue;
+      this.finishCall(r);
     }
-    while ((call = this.qCallIdle.pop(now)) !== undefined) {
-      if (call.done || call.endReason !== undefined) continue;
-      if (call.tLast + this.idle <= now) {
-        call.endReason = 'timeout';
-        const t = call.tLast + this.idle;
-        call.endSec = this.baseSec + Math.floor(t / 1e9);
-        call.endNsec = t - Math.floor(t / 1e9) * 1e9;
-        this.finishCall(call);
-      } else call.idleSlot = this.qCallIdle.push(call, call.tLast + this.idle);
+    while ((r = this.qCallIdle.pop(now)) !== undefined) {
+      if (cr.id[r] !== this.qCallIdle.tag || cr.end[r] !== EndCode.None) continue;
+      const idleAt = cr.tLast[r]! + this.idle;
+      if (idleAt <= now) {
+        this.timeOut(r, idleAt);
+        this.finishCall(r);
+      } else cr.idleSlot[r] = this.qCallIdle.push(r, idleAt, cr.id[r]);
     }
     this.due.next = Math.min(
       this.qB.headDeadline(),
@@ -1179,41 +1168,41 @@ export class SipTracker {
     if (aliases !== undefined) for (const k of aliases) this.byKey.deleteIf(k.p, k.a, k.n, k.c, tx);
     this.live.remove(tx);
     if (tx.method === 'INVITE' && tx.state === 'no-final' && tx.initialInvite && !this.finishing) {
-      const call = tx.call;
-      if (call && !call.done && call.endReason === undefined && (call.state === 'setup' || call.state === 'ringing')) {
+      const r = this.callRowOf(tx);
+      const cr = this.cr;
+      if (r >= 0 && cr.end[r] === EndCode.None && (cr.state[r] === CallStateCode.Setup || cr.state[r] === CallStateCode.Ringing)) {
         const t = tx.t0 + this.timerC;
-        call.endReason = 'timeout';
-        call.endSec = this.baseSec + Math.floor(t / 1e9);
-        call.endNsec = t - Math.floor(t / 1e9) * 1e9;
-        call.tEnd = t;
-        this.qCallEnd.push(call, t + this.callLinger);
+        this.timeOut(r, t);
+        cr.tEnd[r] = t;
+        this.qCallEnd.push(r, t + this.callLinger, cr.id[r]);
       }
     }
     if (tx.method === 'INVITE' && tx.state === 'unanswered') {
       this.stats.unansweredInvites++;
-      const call = tx.call;
-      if (call && !call.done) {
-        call.unansweredInvites++;
-        if (tx.initialInvite && (call.state === 'setup' || call.state === 'failed') && call.finalCode === 0) {
-          call.state = 'unanswered';
+      const r = this.callRowOf(tx);
+      const cr = this.cr;
+      if (r >= 0) {
+        cr.unanswered[r]++;
+        const state = cr.state[r];
+        if (tx.initialInvite && (state === CallStateCode.Setup || state === CallStateCode.Failed) && cr.finalCode[r] === 0) {
+          cr.state[r] = CallStateCode.Unanswered;
           const t = tx.t0 + this.timerB;
-          call.endReason = 'timeout';
-          call.endSec = this.baseSec + Math.floor(t / 1e9);
-          call.endNsec = t - Math.floor(t / 1e9) * 1e9;
-          call.tEnd = t;
-          this.qCallEnd.push(call, t + this.callLinger);
+          this.timeOut(r, t);
+          cr.tEnd[r] = t;
+          this.qCallEnd.push(r, t + this.callLinger, cr.id[r]);
         }
       }
     }
     if (this.emitsTx) this.onTx(new TxSummary(tx, this.maxCopies));
   }
 
-  private finishCall(call: Call): void {
-    call.done = true;
-    this.qCallIdle.remove(call.idleSlot, call);
-    this.calls.deleteIf(call.callId, call.fromTag, -1, '', call);
-    this.liveCalls.remove(call);
-    this.onCall(stripCall(call));
+  private finishCall(r: number): void {
+    const cr = this.cr;
+    this.qCallIdle.remove(cr.idleSlot[r]!, r);
+    this.calls.deleteIf(cr.callId[r]!, cr.fromTag[r]!, -1, '', r);
+    const call = cr.toCall(r);
+    cr.remove(r);
+    this.onCall(call);
   }
 
   private evictTx(): void {
@@ -1226,12 +1215,12 @@ export class SipTracker {
   }
 
   private evictCall(): void {
-    const call = this.liveCalls.first;
-    if (call === undefined) return;
-    call.evicted = true;
+    const r = this.cr.first;
+    if (r < 0) return;
+    this.cr.flags[r] |= CallFlag.Evicted;
     this.stats.evictedCalls++;
     this.an.add('sip_call_evicted');
-    this.finishCall(call);
+    this.finishCall(r);
   }
 
   /**
@@ -1247,7 +1236,7 @@ export class SipTracker {
       else if (tx.state === 'proceeding') tx.state = 'no-final';
       this.finishTx(tx);
     }
-    for (const call of this.liveCalls.toArray()) this.finishCall(call);
+    for (const r of this.cr.rows()) this.finishCall(r);
   }
 }
 
@@ -1310,32 +1299,4 @@ class TxSummary implements SipTransaction {
   get hops(): string[] {
     return (this.hopList ??= hopsOf(this.requests, this.maxCopies));
   }
-}
-
-function stripCall(c: Call): SipCall {
-  return {
-    id: c.id,
-    callId: c.callId,
-    fromTag: c.fromTag,
-    toTag: c.toTag,
-    from: c.from,
-    to: c.to,
-    startSec: c.startSec,
-    startNsec: c.startNsec,
-    precision: c.precision,
-    transport: c.transport,
-    state: c.state,
-    finalCode: c.finalCode,
-    setupNs: c.setupNs,
-    ringNs: c.ringNs,
-    endSec: c.endSec,
-    endNsec: c.endNsec,
-    endReason: c.endReason,
-    addresses: c.addresses,
-    backends: c.backends,
-    messages: c.messages,
-    inviteTx: c.inviteTx,
-    unansweredInvites: c.unansweredInvites,
-    evicted: c.evicted,
-  };
 }

@@ -402,6 +402,66 @@ describe('SipTracker: calls', () => {
     expect(r.txs.filter((t) => t.evicted)).toHaveLength(40);
   });
 
+  it('a call evicted from its row leaves the next call in that row alone when its INVITE times out', () => {
+    // maxCalls 1: B takes the row A was evicted from. A's INVITE, never answered, ends by timer
+    // B at 32 s; its call is gone by then, and B (answered) must not count it or change state.
+    const a: MsgOpts = { callId: 'a', branch: 'z9hG4bKa', fromTag: 'fa' };
+    const b: MsgOpts = { callId: 'b', branch: 'z9hG4bKb', fromTag: 'fb' };
+    const r = drive(
+      [
+        { t: 0, src: CLIENT, dst: BACKEND, msg: request(a) },
+        { t: 1, src: CLIENT, dst: BACKEND, msg: request(b) },
+        { t: 2, src: BACKEND, dst: CLIENT, msg: response(200, b) },
+        { t: 40, src: CLIENT, dst: BACKEND, msg: request({ callId: 'later', branch: 'z9hG4bKl' }) },
+      ],
+      { maxCalls: 1 },
+    );
+    const ca = r.calls.find((c) => c.callId === 'a')!;
+    const cb = r.calls.find((c) => c.callId === 'b')!;
+    expect([ca.evicted, ca.state, ca.unansweredInvites]).toEqual([true, 'setup', 0]);
+    expect([cb.evicted, cb.state, cb.finalCode, cb.unansweredInvites, cb.endReason]).toEqual([true, 'in-call', 200, 0, undefined]);
+    expect(r.txs.find((t) => t.callId === 'a')!.state).toBe('unanswered');
+  });
+
+  it("a call's addresses: in order of first sight, past the ones kept in its row, up to maxAddresses", () => {
+    const hops = [
+      { src: CLIENT, dst: VIP },
+      { src: LB_SNAT, dst: BACKEND },
+      { src: PROXY, dst: '198.51.100.12:5060' },
+      { src: CLIENT, dst: VIP },
+    ];
+    const steps = hops.map((h, i) => ({ t: i * 0.001, ...h, msg: request(inv) }));
+    const all = [CLIENT, VIP, LB_SNAT, BACKEND, PROXY, '198.51.100.12:5060'];
+    expect(drive(steps).calls[0]!.addresses).toEqual(all);
+    expect(drive(steps, { maxAddresses: 5 }).calls[0]!.addresses).toEqual(all.slice(0, 5));
+    expect(drive(steps, { maxAddresses: 3 }).calls[0]!.addresses).toEqual(all.slice(0, 3));
+  });
+
+  it('thousands of live calls at once keep their own fields as their table grows and rows are reused', () => {
+    const steps: Step[] = [];
+    const n = 2500;
+    for (let i = 0; i < n; i++) {
+      const o: MsgOpts = { callId: `many-${i}`, branch: `z9hG4bKm${i}`, fromTag: `f${i}`, from: `caller${i}@example.com` };
+      steps.push({ t: i * 0.001, src: CLIENT, dst: VIP, msg: request(o) });
+      // Every third call ends at once and frees its row for the calls after it.
+      if (i % 3 === 0) steps.push({ t: i * 0.001, src: VIP, dst: CLIENT, msg: response(486, o) });
+    }
+    const r = drive(steps, { callLingerNs: 0 });
+    expect(r.calls).toHaveLength(n);
+    const byId = [...r.calls].sort((x, y) => x.id - y.id);
+    byId.forEach((c, i) => {
+      expect([c.callId, c.fromTag, c.from, c.state, c.finalCode, c.messages]).toEqual([
+        `many-${i}`,
+        `f${i}`,
+        `sip:caller${i}@example.com`,
+        i % 3 === 0 ? 'failed' : 'setup',
+        i % 3 === 0 ? 486 : 0,
+        i % 3 === 0 ? 2 : 1,
+      ]);
+      expect(c.addresses).toEqual([CLIENT, VIP]);
+    });
+  });
+
   it('a BYE from the caller (From tag of the call) ends it too', () => {
     const r = drive([
       { t: 0, src: CLIENT, dst: BACKEND, msg: request(inv) },
