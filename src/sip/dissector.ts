@@ -41,6 +41,24 @@ export interface SipDissectorOptions {
    * true). False keeps that in JavaScript, as without the binding: the tests run both.
    */
   native?: boolean;
+  /** The slots for the C side (newSlots' size), when the caller keeps them (in a shared buffer). */
+  slots?: Uint8Array;
+  /**
+   * The reading half of a run split in two threads (sip/threaded.ts): each message is compared,
+   * copied and parsed by the C side, then handed here, with what dissect() said of it, instead
+   * of being made into a record and delivered. Needs the C parser.
+   */
+  forward?: SipForward;
+}
+
+/**
+ * Where the reading half hands a dissected message: `kindSlot` is dissect()'s result (slot |
+ * Dissected << 8; the slot's bytes and results are in the dissector's slots), the message is
+ * buf[off, off + len).
+ */
+export interface SipForward {
+  udp(kindSlot: number, buf: Uint8Array, off: number, len: number, pkt: Packet): void;
+  tcp(kindSlot: number, buf: Uint8Array, off: number, len: number, stream: TcpStream, pkt: Packet): void;
 }
 
 export interface SipDissectorStats {
@@ -123,6 +141,7 @@ export class SipDissector {
    */
   private readonly native: NativeSipParser | undefined;
   private readonly slots: Uint8Array | undefined;
+  private readonly forward: SipForward | undefined;
 
   constructor(opts: SipDissectorOptions) {
     this.anomalies = opts.anomalies;
@@ -132,8 +151,10 @@ export class SipDissector {
     for (const p of opts.ports ?? DEFAULT_SIP_PORTS) if (p >= 0 && p < 65536) this.ports[p] = 1;
     for (let i = 0; i < RECENT; i++) this.recent.push(new Recent());
     this.native = opts.native === false ? undefined : nativeSipParser();
+    this.forward = opts.forward;
+    if (this.forward !== undefined && this.native === undefined) throw new Error('SipDissector: forward needs the C parser');
     if (this.native !== undefined) {
-      const slots = (this.slots = newSlots());
+      const slots = (this.slots = opts.slots ?? newSlots());
       for (let i = 0; i < RECENT; i++) {
         const r = this.recent[i]!;
         r.bytes = slotBytes(slots, i);
@@ -211,9 +232,17 @@ export class SipDissector {
 
   /** parse() with the comparing, copying and parsing done by the C side in one call. */
   private parseNative(buf: Uint8Array, off: number, len: number, native: NativeSipParser): SipParseStatus {
-    const d = native.dissect(buf, off, len, this.slots!);
-    const r = this.recent[d & 0xff]!;
-    const kind = d >> 8;
+    return this.dissected(native.dissect(buf, off, len, this.slots!), buf, off, len);
+  }
+
+  /**
+   * The record of a message dissect() returned `kindSlot` for (here, or in the reading half of a
+   * split run, which copied the slot's bytes and results into this dissector's slots). Sets
+   * this.msg and returns the status.
+   */
+  private dissected(kindSlot: number, buf: Uint8Array, off: number, len: number): SipParseStatus {
+    const r = this.recent[kindSlot & 0xff]!;
+    const kind = kindSlot >> 8;
     if (kind === Dissected.Same) return this.reuse(r);
     const rec = this.recorderFor(r);
     this.msg = r.msg;
@@ -221,9 +250,20 @@ export class SipDissector {
       fillSlotRecord(r.bytes, len, r.msg, r.out!);
       r.status = SipParseStatus.Ok;
     } else if (kind === Dissected.Slow) r.status = parseSipMessageJs(r.bytes, 0, len, r.msg, rec);
-    // Not kept: parsed where it is (the parser rejects an oversized one before reading it).
-    else r.status = parseSipMessage(buf, off, len, r.msg, rec);
+    // Not kept (empty, or larger than SIP_LIMITS allows, which the C parser declines too): parsed
+    // where it is, by JavaScript, so that a split run never uses this thread's C intern table.
+    else r.status = parseSipMessageJs(buf, off, len, r.msg, rec);
     return r.status;
+  }
+
+  /** A UDP message the reading half dissected (see SipForward), with its packet as it was there. */
+  replayUdp(kindSlot: number, buf: Uint8Array, off: number, len: number, pkt: Packet): void {
+    this.deliverUdp(this.dissected(kindSlot, buf, off, len), pkt);
+  }
+
+  /** A TCP message the reading half dissected, with its direction and packet as they were there. */
+  replayTcp(kindSlot: number, buf: Uint8Array, off: number, len: number, stream: TcpStream, pkt: Packet): void {
+    this.deliverTcp(this.dissected(kindSlot, buf, off, len), stream, pkt);
   }
 
   /** Offer a decoded packet; UDP SIP is parsed and delivered. Returns true when it was SIP. */
@@ -240,7 +280,15 @@ export class SipDissector {
       if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 13 || c === 10)) return false;
       if (!looksLikeSip(buf, off, len)) return false;
     } else if (isKeepAlive(buf, off, len)) return false;
-    const st = this.parse(buf, off, len);
+    if (this.forward !== undefined) {
+      this.forward.udp(this.native!.dissect(buf, off, len, this.slots!), buf, off, len, pkt);
+      return true;
+    }
+    return this.deliverUdp(this.parse(buf, off, len), pkt);
+  }
+
+  /** Count a parsed UDP message, fill the context and hand it on; true when it was SIP. */
+  private deliverUdp(st: SipParseStatus, pkt: Packet): boolean {
     if (st === SipParseStatus.NotSip) {
       this.stats.notSip++;
       return false;
@@ -290,7 +338,11 @@ export class SipDissector {
   }
 
   private tcpMessage(stream: TcpStream, buf: Uint8Array, off: number, len: number, pkt: Packet): void {
-    const st = this.parse(buf, off, len);
+    if (this.forward !== undefined) this.forward.tcp(this.native!.dissect(buf, off, len, this.slots!), buf, off, len, stream, pkt);
+    else this.deliverTcp(this.parse(buf, off, len), stream, pkt);
+  }
+
+  private deliverTcp(st: SipParseStatus, stream: TcpStream, pkt: Packet): void {
     if (st === SipParseStatus.NotSip) {
       this.stats.notSip++;
       return;

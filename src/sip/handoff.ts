@@ -1,0 +1,310 @@
+/**
+ * The records a split SIP run passes from its reading thread to its tracking thread through a
+ * ring (pipeline/ring.ts), and the two ends that write and read them (sip/threaded.ts starts
+ * both). The reading thread reads, decodes and reassembles, and its dissector has the C side
+ * compare, copy and parse each message into its slots (SipForward). A record carries what
+ * dissect() said, the packet fields the delivery needs, and, for a message copied into a slot,
+ * the slot's bytes and parse results. The tracking thread copies those into its own dissector's
+ * slots, where they were on the reading side, so its records, strings and anomalies come out
+ * exactly as in one thread; then it tracks and writes.
+ *
+ * One SharedArrayBuffer holds the ring, then the reading side's slots, then the tracking side's:
+ * every copy is a copyWithin inside it, with no view or object made per message.
+ *
+ * Record layout (byte offsets from the record's start, which is 8-byte aligned):
+ *   0  int32  type | kind << 8 | slot << 16 | flags << 24
+ *   4  int32  record size in bytes
+ *   8  f64    capture seconds (TICK, MESSAGE) or bytes read (PROGRESS)
+ *   16 int32  nanoseconds                      (PROGRESS: f64 total at 16, -1 unknown)
+ *   20 int32  precision
+ *   24 int32  interface index
+ *   28 int32  source port       32 int32  destination port
+ *   36 int32  message length    40 int32  parse result words that follow
+ *   44 int32  IP version
+ *   48 16 bytes source address  64 16 bytes destination address (UDP)
+ *   48 int32  source address text length, 52 destination's, 56 f64 stream id (TCP)
+ *   80 the parse result words, then the message bytes, then (TCP) the two address texts.
+ */
+import { Dissected, Out, SLOT_CAP, SLOTS_BYTES, SLOTS_HEAD, SLOTS_OUT } from './native-parser.js';
+import { newPacket } from '../decode/packet.js';
+import type { Packet, TcpStream } from '../decode/types.js';
+import { RingReader, RingWriter, newRingBuffer } from '../pipeline/ring.js';
+import type { SipDissector, SipForward } from './dissector.js';
+
+export const enum Rec {
+  Udp = 1,
+  Tcp = 2,
+  /** Capture time passed (a decoded packet, SIP or not). */
+  Tick = 3,
+  Progress = 4,
+  End = 5,
+}
+
+/** Flag of a UDP record: its packet's time passes once it is delivered (no Tick follows). */
+const TICK_AFTER = 1;
+
+const HEAD = 80;
+/** Parse result words before the Via hops: the fixed fields, spans and Contact spans. */
+const FIXED_WORDS = Out.Via;
+
+/** Ring data bytes: room for many messages of either side's batches, little memory. */
+export const HANDOFF_RING_BYTES = 4 << 20;
+
+/** The buffer of one split run: the ring, the reading side's slots, the tracking side's. */
+export function newHandoffBuffer(): SharedArrayBuffer {
+  return newRingBuffer(HANDOFF_RING_BYTES, 2 * SLOTS_BYTES);
+}
+
+/** The slots of one side (0 reading, 1 tracking), as a dissector takes them (SipDissectorOptions.slots). */
+export function handoffSlots(sab: SharedArrayBuffer, side: 0 | 1): Uint8Array {
+  return new Uint8Array(sab, slotsAt(side), SLOTS_BYTES);
+}
+
+function slotsAt(side: 0 | 1): number {
+  return 32 + HANDOFF_RING_BYTES + side * SLOTS_BYTES;
+}
+
+/** The reading side's end: a SipForward for its dissector, and the packet-level records. */
+export class HandoffWriter implements SipForward {
+  private readonly ring: RingWriter;
+  private readonly slots: number;
+  private readonly enc = new TextEncoder();
+
+  constructor(sab: SharedArrayBuffer) {
+    this.ring = new RingWriter(sab, HANDOFF_RING_BYTES);
+    this.slots = slotsAt(0);
+  }
+
+  udp(kindSlot: number, buf: Uint8Array, off: number, len: number, pkt: Packet): void {
+    const ring = this.ring;
+    const at = this.message(Rec.Udp, kindSlot, buf, off, len, pkt, 0);
+    const u8 = ring.u8;
+    const n = pkt.ipVersion === 6 ? 16 : 4;
+    for (let i = 0; i < n; i++) {
+      u8[at + 48 + i] = pkt.src[i]!;
+      u8[at + 64 + i] = pkt.dst[i]!;
+    }
+    ring.i32[(at >> 2) + 7] = pkt.srcPort;
+    ring.i32[(at >> 2) + 8] = pkt.dstPort;
+    ring.commit(at, ring.i32[(at >> 2) + 1]!);
+  }
+
+  tcp(kindSlot: number, buf: Uint8Array, off: number, len: number, stream: TcpStream, pkt: Packet): void {
+    const ring = this.ring;
+    const src = this.enc.encode(stream.src);
+    const dst = this.enc.encode(stream.dst);
+    const at = this.message(Rec.Tcp, kindSlot, buf, off, len, pkt, src.length + dst.length);
+    const w = at >> 2;
+    ring.i32[w + 7] = stream.srcPort;
+    ring.i32[w + 8] = stream.dstPort;
+    ring.i32[w + 11] = stream.ipVersion;
+    ring.i32[w + 12] = src.length;
+    ring.i32[w + 13] = dst.length;
+    ring.f64[(at >> 3) + 7] = stream.id;
+    const size = ring.i32[w + 1]!;
+    const texts = at + size - src.length - dst.length;
+    ring.u8.set(src, texts);
+    ring.u8.set(dst, texts + src.length);
+    ring.commit(at, size);
+  }
+
+  /** The parts of a message record both transports share; returns its offset, not committed. */
+  private message(type: Rec, kindSlot: number, buf: Uint8Array, off: number, len: number, pkt: Packet, extra: number): number {
+    const ring = this.ring;
+    const kind = kindSlot >> 8;
+    const slot = kindSlot & 0xff;
+    const i32 = ring.i32;
+    // What the tracking side cannot find in its own slots: the bytes copied into a slot (or,
+    // not kept, as they are), and the C parse's results.
+    let words = 0;
+    let outAt = 0;
+    if (kind === Dissected.Parsed) {
+      outAt = (this.slots + SLOTS_OUT) / 4 + slot * Out.Size;
+      words = FIXED_WORDS + i32[outAt + Out.ViaCount]! * Out.ViaInts + 4 * i32[outAt + Out.HeaderCount]!;
+    }
+    const bytes = kind === Dissected.Same ? 0 : len;
+    const size = HEAD + words * 4 + bytes + extra;
+    const at = ring.reserve(size);
+    const w = at >> 2;
+    const f = pkt.frame;
+    i32[w] = type | (kindSlot << 8) | (type === Rec.Udp && this.tickAfter ? TICK_AFTER << 24 : 0);
+    i32[w + 1] = size;
+    ring.f64[(at >> 3) + 1] = f.sec;
+    i32[w + 4] = f.nsec;
+    i32[w + 5] = f.precision;
+    i32[w + 6] = f.ifIndex;
+    i32[w + 9] = len;
+    i32[w + 10] = words;
+    i32[w + 11] = pkt.ipVersion;
+    if (words > 0) {
+      const to = w + HEAD / 4;
+      const nv = i32[outAt + Out.ViaCount]! * Out.ViaInts;
+      const nh = 2 * i32[outAt + Out.HeaderCount]!;
+      i32.copyWithin(to, outAt, outAt + FIXED_WORDS + nv);
+      i32.copyWithin(to + FIXED_WORDS + nv, outAt + Out.HName, outAt + Out.HName + nh);
+      i32.copyWithin(to + FIXED_WORDS + nv + nh, outAt + Out.HValue, outAt + Out.HValue + nh);
+    }
+    if (bytes > 0) {
+      const to = at + HEAD + words * 4;
+      if (kind === Dissected.NotKept) ring.u8.set(buf.subarray(off, off + len), to);
+      else {
+        const from = this.slots + SLOTS_HEAD + slot * SLOT_CAP;
+        ring.u8.copyWithin(to, from, from + len);
+      }
+    }
+    return at;
+  }
+
+  /** Set by the run for the UDP message of a packet whose Tick it stands for. */
+  tickAfter = false;
+
+  tick(sec: number, nsec: number): void {
+    const ring = this.ring;
+    const at = ring.reserve(24);
+    ring.i32[at >> 2] = Rec.Tick;
+    ring.i32[(at >> 2) + 1] = 24;
+    ring.f64[(at >> 3) + 1] = sec;
+    ring.i32[(at >> 2) + 4] = nsec;
+    ring.commit(at, 24);
+  }
+
+  progress(done: number, total: number | undefined): void {
+    const ring = this.ring;
+    const at = ring.reserve(24);
+    ring.i32[at >> 2] = Rec.Progress;
+    ring.i32[(at >> 2) + 1] = 24;
+    ring.f64[(at >> 3) + 1] = done;
+    ring.f64[(at >> 3) + 2] = total ?? -1;
+    ring.commit(at, 24);
+    ring.publish();
+  }
+
+  /** Make what was written so far visible to the tracking side. */
+  flush(): void {
+    this.ring.publish();
+  }
+
+  /** The last record; the ring is closed after it. */
+  end(): void {
+    const ring = this.ring;
+    const at = ring.reserve(8);
+    ring.i32[at >> 2] = Rec.End;
+    ring.i32[(at >> 2) + 1] = 8;
+    ring.commit(at, 8);
+    ring.close();
+  }
+
+  get stopRequested(): boolean {
+    return this.ring.stopRequested;
+  }
+}
+
+export interface HandoffTarget {
+  dissector: SipDissector;
+  /** Capture time passed (tracker.advance). */
+  tick(sec: number, nsec: number): void;
+  progress(done: number, total: number | undefined): void;
+}
+
+/** The tracking side's end: replays each record into its dissector (and its tracker). */
+export class HandoffReader {
+  readonly ring: RingReader;
+  private readonly slots: number;
+  private readonly pkt = newPacket();
+  private readonly stream: TcpStream = { id: 0, ipVersion: 4, src: '', dst: '', srcPort: 0, dstPort: 0, user: undefined };
+  private readonly dec = new TextDecoder();
+  /** The End record was read. */
+  ended = false;
+
+  constructor(
+    sab: SharedArrayBuffer,
+    private readonly to: HandoffTarget,
+  ) {
+    this.ring = new RingReader(sab, HANDOFF_RING_BYTES);
+    this.slots = slotsAt(1);
+  }
+
+  /** Replay every record published so far (up to End). */
+  drain(): void {
+    const ring = this.ring;
+    const i32 = ring.i32;
+    let at: number;
+    while (!this.ended && (at = ring.next()) >= 0) {
+      const w = at >> 2;
+      const head = i32[w]!;
+      const size = i32[w + 1]!;
+      const type = head & 0xff;
+      if (type === Rec.Udp || type === Rec.Tcp) this.message(at, head);
+      else if (type === Rec.Tick) this.to.tick(ring.f64[(at >> 3) + 1]!, i32[w + 4]!);
+      else if (type === Rec.Progress) {
+        const total = ring.f64[(at >> 3) + 2]!;
+        this.to.progress(ring.f64[(at >> 3) + 1]!, total < 0 ? undefined : total);
+      } else if (type === Rec.End) this.ended = true;
+      else throw new Error(`handoff: record type ${type} at ${at}`);
+      ring.advance(size);
+    }
+    ring.release();
+  }
+
+  private message(at: number, head: number): void {
+    const ring = this.ring;
+    const i32 = ring.i32;
+    const u8 = ring.u8;
+    const w = at >> 2;
+    const kindSlot = (head >> 8) & 0xffff;
+    const kind = kindSlot >> 8;
+    const slot = kindSlot & 0xff;
+    const len = i32[w + 9]!;
+    const words = i32[w + 10]!;
+    const bytesAt = at + HEAD + words * 4;
+    // Into this side's slot, where the reading side's dissect() left them in its own.
+    if (kind === Dissected.Parsed || kind === Dissected.Slow) {
+      const base = this.slots;
+      const lens = base >> 2;
+      i32[lens + slot] = len;
+      const to = base + SLOTS_HEAD + slot * SLOT_CAP;
+      u8.copyWithin(to, bytesAt, bytesAt + len);
+      if (words > 0) {
+        const o = (base + SLOTS_OUT) / 4 + slot * Out.Size;
+        const from = w + HEAD / 4;
+        const nv = i32[from + Out.ViaCount]! * Out.ViaInts;
+        const nh = 2 * i32[from + Out.HeaderCount]!;
+        i32.copyWithin(o, from, from + FIXED_WORDS + nv);
+        i32.copyWithin(o + Out.HName, from + FIXED_WORDS + nv, from + FIXED_WORDS + nv + nh);
+        i32.copyWithin(o + Out.HValue, from + FIXED_WORDS + nv + nh, from + FIXED_WORDS + nv + 2 * nh);
+      }
+    } else if (kind === Dissected.NotKept) i32[(this.slots >> 2) + slot] = -1;
+    const pkt = this.pkt;
+    const f = pkt.frame;
+    const sec = ring.f64[(at >> 3) + 1]!;
+    f.sec = sec;
+    f.nsec = i32[w + 4]!;
+    f.precision = i32[w + 5]!;
+    f.ifIndex = i32[w + 6]!;
+    const ipVersion = i32[w + 11]!;
+    if ((head & 0xff) === Rec.Udp) {
+      pkt.ipVersion = ipVersion;
+      pkt.srcPort = i32[w + 7]!;
+      pkt.dstPort = i32[w + 8]!;
+      const n = ipVersion === 6 ? 16 : 4;
+      for (let i = 0; i < n; i++) {
+        pkt.src[i] = u8[at + 48 + i]!;
+        pkt.dst[i] = u8[at + 64 + i]!;
+      }
+      this.to.dissector.replayUdp(kindSlot, u8, bytesAt, len, pkt);
+      if (((head >>> 24) & TICK_AFTER) !== 0) this.to.tick(sec, f.nsec);
+      return;
+    }
+    const s = this.stream;
+    const srcLen = i32[w + 12]!;
+    const dstLen = i32[w + 13]!;
+    const texts = bytesAt + (kind === Dissected.Same ? 0 : len);
+    s.id = ring.f64[(at >> 3) + 7]!;
+    s.ipVersion = ipVersion;
+    s.srcPort = i32[w + 7]!;
+    s.dstPort = i32[w + 8]!;
+    s.src = this.dec.decode(u8.slice(texts, texts + srcLen));
+    s.dst = this.dec.decode(u8.slice(texts + srcLen, texts + srcLen + dstLen));
+    this.to.dissector.replayTcp(kindSlot, u8, bytesAt, len, s, pkt);
+  }
+}

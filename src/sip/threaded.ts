@@ -1,0 +1,129 @@
+/**
+ * A SIP run on two threads: a worker reads, decodes, reassembles and has the C side dissect
+ * (sip/dissect-worker.ts), this thread replays its records into the dissector and tracker that
+ * would have seen them in one thread (sip/handoff.ts), tracks and writes. Reading, decoding and
+ * the C parse are about a third of `calls`' time, and the second core is otherwise idle but
+ * for the garbage collector. The output is byte for byte that of one thread; the tests hold the
+ * two to it.
+ *
+ * Taken when it can be: captures named as files (standard input belongs to this thread), the C
+ * parser built, this module running as built JavaScript (a worker needs a file it can load),
+ * and STALEPIN_THREADS not 1.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Anomalies, AnomalyRecord } from '../core/anomalies.js';
+import { StalepinError, type ErrorCode, type ErrorLocation } from '../core/errors.js';
+import type { TcpReassemblyOptions } from '../decode/tcp-reassembly.js';
+import type { PacketRunOptions, PacketRunResult } from '../pipeline/packets.js';
+import type { SipDissector } from './dissector.js';
+import { HandoffReader, newHandoffBuffer } from './handoff.js';
+import { nativeSipParser } from './native-parser.js';
+
+/** What the worker is given. */
+export interface SplitInput {
+  buffer: SharedArrayBuffer;
+  files: string[];
+  sipPorts?: readonly number[];
+  heuristic?: boolean;
+  tcpOptions?: Omit<TcpReassemblyOptions, 'anomalies'>;
+}
+
+/** What the worker posts at its end: its run (anomalies as a list), or why it has none. */
+export interface SplitOutcome {
+  run?: Omit<PacketRunResult, 'anomalies' | 'error'> & { anomalies: AnomalyRecord[]; error?: ErrorFields };
+  error?: ErrorFields;
+  crash?: string;
+}
+
+interface ErrorFields {
+  code: ErrorCode;
+  message: string;
+  location: ErrorLocation;
+}
+
+const WORKER = new URL('./dissect-worker.js', import.meta.url);
+
+/**
+ * Can this run be split (see the top of this file)? STALEPIN_THREADS=1 says no; =2 says it must
+ * be, and is an error when it cannot (for the tests, and to check a deployment).
+ */
+export function canSplit(opts: Pick<PacketRunOptions, 'files'>, env: NodeJS.ProcessEnv = process.env): boolean {
+  const want = env.STALEPIN_THREADS;
+  // No file at all is a usage error, which the one-thread run reports.
+  if (want === '1' || opts.files.length === 0) return false;
+  const why = opts.files.includes('-')
+      ? 'standard input is read by the main thread'
+      : nativeSipParser() === undefined
+        ? 'the C SIP parser is not built (or STALEPIN_SIP_PARSER=js)'
+        : WORKER.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER))
+          ? `${WORKER.href} is not there (run the built JavaScript, npm run build)`
+          : undefined;
+  if (why !== undefined && want === '2') throw new StalepinError('missing_dependency', `STALEPIN_THREADS=2, but this run cannot take two threads: ${why}`);
+  return why === undefined;
+}
+
+/** This thread gives up the CPU this often, so that a signal is handled while records keep coming. */
+const YIELD_MS = 100;
+
+/**
+ * Run the worker and replay its records into `dissector` (made with handoffSlots(buffer, 1))
+ * and `tick` (the tracker's advance). Returns what runPackets would have.
+ */
+export async function runSplit(
+  buffer: SharedArrayBuffer,
+  input: Omit<SplitInput, 'buffer'>,
+  opts: Pick<PacketRunOptions, 'signal' | 'onProgress'> & { anomalies: Anomalies },
+  dissector: SipDissector,
+  tick: (sec: number, nsec: number) => void,
+): Promise<PacketRunResult> {
+  const worker = new Worker(WORKER, { workerData: { ...input, buffer } satisfies SplitInput });
+  let outcome: SplitOutcome | undefined;
+  let failure: Error | undefined;
+  const settled = new Promise<void>((resolve) => {
+    worker.once('message', (m: SplitOutcome) => {
+      outcome = m;
+      resolve();
+    });
+    worker.once('error', (e) => {
+      failure = e;
+      resolve();
+    });
+    worker.once('exit', (code) => {
+      failure ??= outcome === undefined ? new Error(`the reading thread exited with code ${code} before it was done`) : undefined;
+      resolve();
+    });
+  });
+  const reader = new HandoffReader(buffer, { dissector, tick, progress: (d, t) => opts.onProgress?.(d, t) });
+  const stop = (): void => reader.ring.stop();
+  opts.signal?.addEventListener('abort', stop, { once: true });
+  if (opts.signal?.aborted) stop();
+  try {
+    let lastYield = performance.now();
+    while (!reader.ended && failure === undefined) {
+      reader.drain();
+      if (reader.ended) break;
+      if (performance.now() - lastYield > YIELD_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
+      await Promise.race([reader.ring.wait(), settled]);
+    }
+    await settled;
+  } finally {
+    opts.signal?.removeEventListener('abort', stop);
+    if (!reader.ended) reader.ring.stop();
+  }
+  if (failure !== undefined) throw failure;
+  const o = outcome!;
+  if (o.crash !== undefined) throw new Error(`in the reading thread: ${o.crash}`);
+  if (o.error !== undefined) throw toError(o.error);
+  const { anomalies: found, error, ...rest } = o.run!;
+  for (const a of found) opts.anomalies.add(a.name, a.first, a.count);
+  return { ...rest, anomalies: opts.anomalies, ...(error ? { error: toError(error) } : {}) };
+}
+
+function toError(e: ErrorFields): StalepinError {
+  return new StalepinError(e.code, e.message, e.location);
+}

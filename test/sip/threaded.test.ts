@@ -1,0 +1,104 @@
+/**
+ * A SIP run split in two threads (sip/threaded.ts) must say exactly what one thread says: the
+ * same records, the same anomalies, warnings and errors, the same exit codes. Run through the
+ * built CLI (a worker needs built JavaScript), with STALEPIN_THREADS=1 against =2 (which fails
+ * when the run cannot be split, so a pass means the split path was taken).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { nativeSipParser } from '../../src/sip/native-parser.js';
+
+const repoRoot = resolve(__dirname, '..', '..');
+const bin = join(repoRoot, 'bin', 'stalepin');
+const capturesDir = resolve(repoRoot, '..', 'shared', 'captures');
+const labDir = resolve(repoRoot, 'fixtures', 'lab');
+
+const why =
+  process.env.STALEPIN_SIP_PARSER === 'js'
+    ? 'STALEPIN_SIP_PARSER=js'
+    : nativeSipParser() === undefined
+      ? 'the C parser binding is not built (npm install needs g++, make and python3)'
+      : !existsSync(join(repoRoot, 'dist', 'sip', 'dissect-worker.js'))
+        ? 'dist/ is not built (npm run build)'
+        : undefined;
+if (why) console.log(`split-run tests skipped: ${why}`);
+
+function run(threads: '1' | '2', args: string[]): { out: string; err: string; code: number | null } {
+  const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, STALEPIN_THREADS: threads }, encoding: 'utf8', maxBuffer: 256 << 20 });
+  return { out: r.stdout, err: r.stderr, code: r.status };
+}
+
+function same(args: string[]): string {
+  const one = run('1', args);
+  const two = run('2', args);
+  expect(two.err, `stderr of ${args.join(' ')}`).toBe(one.err);
+  expect(two.code, `exit code of ${args.join(' ')}`).toBe(one.code);
+  expect(two.out === one.out, `output of ${args.join(' ')}`).toBe(true);
+  return one.out;
+}
+
+const labCaptures = existsSync(labDir)
+  ? readdirSync(labDir)
+      .filter((d) => statSync(join(labDir, d)).isDirectory())
+      .flatMap((d) => readdirSync(join(labDir, d)).filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join(labDir, d, f)))
+  : [];
+
+describe.skipIf(why !== undefined)('a SIP run in two threads', () => {
+  it('lists the same calls and messages as one thread on every lab capture', () => {
+    expect(labCaptures.length).toBeGreaterThan(4);
+    for (const f of labCaptures) {
+      expect(same(['calls', '-f', 'json', f]).length).toBeGreaterThan(100);
+      same(['messages', '-f', 'ndjson', f]);
+    }
+  });
+
+  it('draws the same ladder', () => {
+    const f = join(labDir, 'killed', 'lb-any.pcap');
+    const callId = run('1', ['calls', '-f', 'csv', f]).out.split('\n')[1]!.split(',')[0]!;
+    expect(same(['flow', callId, f])).toContain(callId);
+  });
+
+  it.skipIf(!existsSync(capturesDir))('says the same on every public capture (UDP, TCP, IPv6, broken ones)', () => {
+    const files = readdirSync(capturesDir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && !['MANIFEST.tsv', 'README.md'].includes(e.name))
+      .map((e) => join(e.parentPath ?? e.path, e.name));
+    expect(files.length).toBeGreaterThan(40);
+    for (const f of files) {
+      same(['calls', '-f', 'json', f]);
+      same(['messages', '-f', 'ndjson', f]);
+    }
+  }, 300_000);
+
+  it('reports errors the same way: a missing file, a file that is no capture, one corrupt half-way', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stalepin-split-'));
+    const notCapture = join(dir, 'not.pcap');
+    writeFileSync(notCapture, 'not a capture at all');
+    // Record 50's captured length made impossible: the first 50 records are delivered, then a warning.
+    const d = Buffer.from(readFileSync(join(labDir, 'killed', 'lb-any.pcap')));
+    let off = 24;
+    for (let i = 0; i < 50; i++) off += 16 + d.readUInt32LE(off + 8);
+    d.writeUInt32LE(0x7fffffff, off + 8);
+    const corrupt = join(dir, 'corrupt.pcap');
+    writeFileSync(corrupt, d);
+    const missing = same(['calls', join(dir, 'missing.pcap')]);
+    expect(missing).toBe('');
+    expect(run('2', ['calls', join(dir, 'missing.pcap')]).code).toBe(2);
+    expect(run('2', ['calls', notCapture]).code).toBe(2);
+    same(['calls', notCapture]);
+    expect(same(['messages', '-f', 'ndjson', corrupt]).split('\n').length).toBeGreaterThan(10);
+    expect(run('2', ['messages', '-f', 'ndjson', corrupt]).err).toMatch(/corrupt from here/);
+  });
+
+  it('STALEPIN_THREADS=2 is an error where the run cannot be split; standard input stays in one thread', () => {
+    const f = join(labDir, 'killed', 'lb-any.pcap');
+    const r = spawnSync(process.execPath, [bin, 'calls', f], { env: { ...process.env, STALEPIN_THREADS: '2', STALEPIN_SIP_PARSER: 'js' }, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/cannot take two threads: the C SIP parser is not built/);
+    const viaStdin = spawnSync(process.execPath, [bin, 'calls', '-f', 'json', '-'], { input: readFileSync(f), encoding: 'utf8' });
+    expect(viaStdin.status).toBe(0);
+    expect(viaStdin.stdout).toBe(run('1', ['calls', '-f', 'json', f]).out);
+  });
+});
