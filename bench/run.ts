@@ -88,10 +88,13 @@ for (const [label, file] of [
   const floor = { tool: 'floor: read+decode, one JS pass over SIP headers', argv: ['node', join(root, 'bench', 'scan-floor.mjs'), pcap] };
   // The same command with the C parser turned off: what a machine without a compiler at install gets.
   const jsOnly = ['env', 'STALEPIN_SIP_PARSER=js'];
+  // The SIP commands read and parse on a second thread when they can (sip/threaded.ts).
+  const oneThread = ['env', 'STALEPIN_THREADS=1'];
   const callsRows = compare(
     `calls pcap ${size}`,
     [
       { tool: 'stalepin calls', argv: [...stalepin, 'calls', '--quiet', '--format', 'json', '-o', '/dev/null', pcap] },
+      { tool: 'stalepin calls, one thread', argv: [...oneThread, ...stalepin, 'calls', '--quiet', '--format', 'json', '-o', '/dev/null', pcap] },
       { tool: 'stalepin calls, JavaScript parser only', argv: [...jsOnly, ...stalepin, 'calls', '--quiet', '--format', 'json', '-o', '/dev/null', pcap] },
       peer('sngrep -I -N -q', ['sngrep', '-I', pcap, '-N', '-q']),
       peer('tshark -q -z sip,stat', ['tshark', '-r', pcap, '-q', '-z', 'sip,stat']),
@@ -140,6 +143,9 @@ every SIP datagram seen arriving and forwarded, RTP-sized noise, one backend ter
 ${packets} packets; the pcapng is the same capture converted by \`editcap -F pcapng\`.
 
 SIP parser: ${sipParserKind() === 'c' ? "the C fast path (native/sip) with the JavaScript parser for the messages it declines; the rows \"JavaScript parser only\" run the same command with STALEPIN_SIP_PARSER=js" : 'JavaScript only (the C module native/sip was not built)'}.
+\`calls\` reads, decodes and parses on a second thread (src/sip/threaded.ts; it needs the C parser, so
+the JavaScript-only row runs on one thread); the row "one thread" runs it with STALEPIN_THREADS=1.
+\`analyze\` runs on one thread.
 
 The "floor" rows are not a tool (bench/scan-floor.mjs): stalepin's own reader and decoder, the
 dissector's skipping of byte-identical copies, and one JavaScript loop over the header bytes of

@@ -47,11 +47,10 @@ enum {
   O_TOTAG_CODE,
   O_SPANS = 24,                    /* 11 spans, start and end: the Span enum of message.ts */
   O_CONTACTS = O_SPANS + 22,       /* 16 contact value spans */
-  O_VIA = O_CONTACTS + 32,         /* 32 hops of VIA_INTS */
+  O_HSPANS = O_CONTACTS + 32,      /* 256 headers: name start, end, value start, end */
+  O_VIA = O_HSPANS + 4 * 256,      /* 32 hops of VIA_INTS */
   VIA_INTS = 13,                   /* transport s/e, host s/e, port, branch s/e, rport, received s/e, and the codes of host, branch, received */
-  O_HNAME = O_VIA + 32 * VIA_INTS, /* 256 header name spans */
-  O_HVALUE = O_HNAME + 512,        /* 256 header value spans */
-  O_SIZE = O_HVALUE + 512
+  O_SIZE = O_VIA + 32 * VIA_INTS
 };
 
 /* SIP_LIMITS of src/sip/message.ts */
@@ -439,7 +438,7 @@ static int name_addr(const uint8_t *b, int32_t s, int32_t e, int32_t *o, int uri
 
 /* b[off, off + len): in the buffer, len <= MAX_MESSAGE, off + len fits an int32 (parse_js checks). */
 static int parse(const uint8_t *b, int32_t off, int32_t len, int32_t *o, Env *env) {
-  for (int i = 0; i < O_VIA; i++) o[i] = -1;
+  for (int i = 0; i < O_HSPANS; i++) o[i] = -1;
   o[O_HEADER_COUNT] = 0;
   o[O_VIA_COUNT] = 0;
   o[O_CONTACT_LINES] = 0;
@@ -496,10 +495,11 @@ static int parse(const uint8_t *b, int32_t off, int32_t len, int32_t *o, Env *en
     int32_t vs = skip_ws(b, colon + 1, ve > colon ? ve : colon + 1);
     int32_t vend = ve > vs ? ve : vs;
     o[O_HEADER_COUNT] = hc + 1;
-    o[O_HNAME + hc * 2] = ls;
-    o[O_HNAME + hc * 2 + 1] = ne;
-    o[O_HVALUE + hc * 2] = vs;
-    o[O_HVALUE + hc * 2 + 1] = vend;
+    int32_t *hs = o + O_HSPANS + hc * 4;
+    hs[0] = ls;
+    hs[1] = ne;
+    hs[2] = vs;
+    hs[3] = vend;
     switch (header_id(b, ls, ne)) {
       case H_VIA:
         if (!via(b, vs, vend, o)) return SLOW;
@@ -698,10 +698,27 @@ enum { D_SAME = 0, D_PARSED = 1, D_SLOW = 2, D_NOT_KEPT = 3 };
  *   D_SLOW: copied into the slot; the JavaScript parser must parse the slot's bytes;
  *   D_NOT_KEPT: empty, too large for a slot or out of range: the slot is emptied and
  *     JavaScript parses the bytes where they are.
+ *
+ * With two more arguments, to: Uint8Array and at (4-aligned, with HANDOFF_MAX + len bytes
+ * from there), a message copied into a slot is also written at to[at]: for D_PARSED the
+ * results JavaScript reads, packed (the words before O_HSPANS, the header count's header
+ * spans, the Via count's hops), then for D_PARSED and D_SLOW the bytes. The result then
+ * carries the number of words written above bit 10. This is the record a split run's reading
+ * thread hands to the tracking thread (src/sip/handoff.ts), which unpacks it into its slot.
  */
+#define HANDOFF_MAX (O_HSPANS + 4 * MAX_HEADERS + MAX_VIA * VIA_INTS)
+
+static int32_t pack(const int32_t *o, int32_t *to) {
+  int32_t head = O_HSPANS + 4 * o[O_HEADER_COUNT];
+  int32_t via = o[O_VIA_COUNT] * VIA_INTS;
+  memcpy(to, o, (size_t)head * 4);
+  memcpy(to + head, o + O_VIA, (size_t)via * 4);
+  return head + via;
+}
+
 static napi_value dissect_js(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], result;
+  size_t argc = 6;
+  napi_value argv[6], result;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   napi_typedarray_type type, stype;
   size_t length, slength;
@@ -714,6 +731,20 @@ static napi_value dissect_js(napi_env env, napi_callback_info info) {
       ((uintptr_t)sdata & 3) != 0) {
     napi_throw_type_error(env, NULL, "dissect: (Uint8Array, offset, length, slots) after setOutput");
     return NULL;
+  }
+  uint8_t *to = NULL;
+  if (argc >= 6) {
+    napi_typedarray_type ttype;
+    size_t tlength;
+    void *tdata;
+    int32_t at;
+    if (napi_get_typedarray_info(env, argv[4], &ttype, &tlength, &tdata, NULL, NULL) != napi_ok || ttype != napi_uint8_array ||
+        napi_get_value_int32(env, argv[5], &at) != napi_ok || at < 0 || (at & 3) != 0 || ((uintptr_t)tdata & 3) != 0 ||
+        (size_t)at + HANDOFF_MAX * 4 + (size_t)(len > 0 ? len : 0) > tlength) {
+      napi_throw_type_error(env, NULL, "dissect: the record goes to (Uint8Array, 4-aligned offset) with room for it");
+      return NULL;
+    }
+    to = (uint8_t *)tdata + at;
   }
   int32_t *head = sdata;
   uint8_t *slots = (uint8_t *)sdata + SLOTS_HEAD;
@@ -742,6 +773,13 @@ static napi_value dissect_js(napi_env env, napi_callback_info info) {
     int status = parse(dst, 0, len, o, st);
     o[O_STATUS] = status;
     kind = status == OK ? D_PARSED : D_SLOW;
+    if (to != NULL) {
+      int32_t words = kind == D_PARSED ? pack(o, (int32_t *)to) : 0;
+      memcpy(to + (size_t)words * 4, dst, (size_t)len);
+      head[RECENT] = (next + 1) & (RECENT - 1);
+      CHECK(napi_create_int32(env, slot | kind << 8 | words << 10, &result));
+      return result;
+    }
   }
   head[RECENT] = (next + 1) & (RECENT - 1);
   CHECK(napi_create_int32(env, slot | kind << 8, &result));
@@ -760,6 +798,13 @@ static napi_value intern_slots(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* Words dissect() packs at most: a binding of the earlier layout has no such function. */
+static napi_value handoff_max(napi_env env, napi_callback_info info) {
+  napi_value r;
+  CHECK(napi_create_int32(env, HANDOFF_MAX, &r));
+  return r;
+}
+
 static napi_value output_size(napi_env env, napi_callback_info info) {
   napi_value r;
   CHECK(napi_create_int32(env, O_SIZE, &r));
@@ -772,7 +817,7 @@ NAPI_MODULE_INIT() {
   static const struct {
     const char *name;
     napi_callback cb;
-  } api[] = {{"parse", parse_js}, {"setOutput", set_output}, {"outputSize", output_size}, {"dissect", dissect_js}, {"slotsSize", slots_size}, {"internSlots", intern_slots}};
+  } api[] = {{"parse", parse_js}, {"setOutput", set_output}, {"outputSize", output_size}, {"dissect", dissect_js}, {"slotsSize", slots_size}, {"internSlots", intern_slots}, {"handoffMax", handoff_max}};
   for (size_t i = 0; i < sizeof api / sizeof api[0]; i++) {
     napi_value fn;
     if (napi_create_function(env, api[i].name, NAPI_AUTO_LENGTH, api[i].cb, NULL, &fn) != napi_ok ||

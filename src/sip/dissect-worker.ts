@@ -10,7 +10,7 @@ import { StalepinError } from '../core/errors.js';
 import { DecodeStatus } from '../decode/types.js';
 import { runPackets } from '../pipeline/packets.js';
 import { SipDissector } from './dissector.js';
-import { HandoffWriter, handoffSlots } from './handoff.js';
+import { HandoffWriter } from './handoff.js';
 import type { SplitInput, SplitOutcome } from './threaded.js';
 
 const input = workerData as SplitInput;
@@ -22,7 +22,6 @@ try {
     anomalies,
     ports: input.sipPorts,
     heuristic: input.heuristic,
-    slots: handoffSlots(input.buffer, 0),
     forward: writer,
     onMessage: () => undefined,
   });

@@ -44,21 +44,19 @@ export interface SipDissectorOptions {
   /** The slots for the C side (newSlots' size), when the caller keeps them (in a shared buffer). */
   slots?: Uint8Array;
   /**
-   * The reading half of a run split in two threads (sip/threaded.ts): each message is compared,
-   * copied and parsed by the C side, then handed here, with what dissect() said of it, instead
-   * of being made into a record and delivered. Needs the C parser.
+   * The reading half of a run split in two threads (sip/threaded.ts): each message taken for
+   * SIP is handed here, to be dissected and passed on, instead of being parsed and delivered.
    */
   forward?: SipForward;
 }
 
 /**
- * Where the reading half hands a dissected message: `kindSlot` is dissect()'s result (slot |
- * Dissected << 8; the slot's bytes and results are in the dissector's slots), the message is
- * buf[off, off + len).
+ * Where the reading half hands a message the dissector took for SIP, buf[off, off + len), to be
+ * dissected there (in the dissector's slots, given to both) and passed on.
  */
 export interface SipForward {
-  udp(kindSlot: number, buf: Uint8Array, off: number, len: number, pkt: Packet): void;
-  tcp(kindSlot: number, buf: Uint8Array, off: number, len: number, stream: TcpStream, pkt: Packet): void;
+  udp(buf: Uint8Array, off: number, len: number, pkt: Packet): void;
+  tcp(buf: Uint8Array, off: number, len: number, stream: TcpStream, pkt: Packet): void;
 }
 
 export interface SipDissectorStats {
@@ -150,9 +148,9 @@ export class SipDissector {
     this.onMessage = opts.onMessage;
     for (const p of opts.ports ?? DEFAULT_SIP_PORTS) if (p >= 0 && p < 65536) this.ports[p] = 1;
     for (let i = 0; i < RECENT; i++) this.recent.push(new Recent());
-    this.native = opts.native === false ? undefined : nativeSipParser();
     this.forward = opts.forward;
-    if (this.forward !== undefined && this.native === undefined) throw new Error('SipDissector: forward needs the C parser');
+    // Forwarding, the SipForward dissects (in slots of its own).
+    this.native = opts.native === false || this.forward !== undefined ? undefined : nativeSipParser();
     if (this.native !== undefined) {
       const slots = (this.slots = opts.slots ?? newSlots());
       for (let i = 0; i < RECENT; i++) {
@@ -237,17 +235,17 @@ export class SipDissector {
 
   /**
    * The record of a message dissect() returned `kindSlot` for (here, or in the reading half of a
-   * split run, which copied the slot's bytes and results into this dissector's slots). Sets
-   * this.msg and returns the status.
+   * split run, whose record put the slot's bytes and results into this dissector's slots, the
+   * Via hops left at vo[viaAt...]). Sets this.msg and returns the status.
    */
-  private dissected(kindSlot: number, buf: Uint8Array, off: number, len: number): SipParseStatus {
+  private dissected(kindSlot: number, buf: Uint8Array, off: number, len: number, vo?: Int32Array, viaAt?: number): SipParseStatus {
     const r = this.recent[kindSlot & 0xff]!;
     const kind = kindSlot >> 8;
     if (kind === Dissected.Same) return this.reuse(r);
     const rec = this.recorderFor(r);
     this.msg = r.msg;
     if (kind === Dissected.Parsed) {
-      fillSlotRecord(r.bytes, len, r.msg, r.out!);
+      fillSlotRecord(r.bytes, len, r.msg, r.out!, vo, viaAt);
       r.status = SipParseStatus.Ok;
     } else if (kind === Dissected.Slow) r.status = parseSipMessageJs(r.bytes, 0, len, r.msg, rec);
     // Not kept (empty, or larger than SIP_LIMITS allows, which the C parser declines too): parsed
@@ -256,14 +254,17 @@ export class SipDissector {
     return r.status;
   }
 
-  /** A UDP message the reading half dissected (see SipForward), with its packet as it was there. */
-  replayUdp(kindSlot: number, buf: Uint8Array, off: number, len: number, pkt: Packet): void {
-    this.deliverUdp(this.dissected(kindSlot, buf, off, len), pkt);
+  /**
+   * A UDP message the reading half dissected (see SipForward), with its packet as it was there;
+   * vo[viaAt...] holds its Via hops when it was Parsed.
+   */
+  replayUdp(kindSlot: number, buf: Uint8Array, off: number, len: number, pkt: Packet, vo: Int32Array, viaAt: number): void {
+    this.deliverUdp(this.dissected(kindSlot, buf, off, len, vo, viaAt), pkt);
   }
 
   /** A TCP message the reading half dissected, with its direction and packet as they were there. */
-  replayTcp(kindSlot: number, buf: Uint8Array, off: number, len: number, stream: TcpStream, pkt: Packet): void {
-    this.deliverTcp(this.dissected(kindSlot, buf, off, len), stream, pkt);
+  replayTcp(kindSlot: number, buf: Uint8Array, off: number, len: number, stream: TcpStream, pkt: Packet, vo: Int32Array, viaAt: number): void {
+    this.deliverTcp(this.dissected(kindSlot, buf, off, len, vo, viaAt), stream, pkt);
   }
 
   /** Offer a decoded packet; UDP SIP is parsed and delivered. Returns true when it was SIP. */
@@ -281,7 +282,7 @@ export class SipDissector {
       if (!looksLikeSip(buf, off, len)) return false;
     } else if (isKeepAlive(buf, off, len)) return false;
     if (this.forward !== undefined) {
-      this.forward.udp(this.native!.dissect(buf, off, len, this.slots!), buf, off, len, pkt);
+      this.forward.udp(buf, off, len, pkt);
       return true;
     }
     return this.deliverUdp(this.parse(buf, off, len), pkt);
@@ -338,7 +339,7 @@ export class SipDissector {
   }
 
   private tcpMessage(stream: TcpStream, buf: Uint8Array, off: number, len: number, pkt: Packet): void {
-    if (this.forward !== undefined) this.forward.tcp(this.native!.dissect(buf, off, len, this.slots!), buf, off, len, stream, pkt);
+    if (this.forward !== undefined) this.forward.tcp(buf, off, len, stream, pkt);
     else this.deliverTcp(this.parse(buf, off, len), stream, pkt);
   }
 

@@ -2,14 +2,17 @@
  * The records a split SIP run passes from its reading thread to its tracking thread through a
  * ring (pipeline/ring.ts), and the two ends that write and read them (sip/threaded.ts starts
  * both). The reading thread reads, decodes and reassembles, and its dissector has the C side
- * compare, copy and parse each message into its slots (SipForward). A record carries what
- * dissect() said, the packet fields the delivery needs, and, for a message copied into a slot,
- * the slot's bytes and parse results. The tracking thread copies those into its own dissector's
- * slots, where they were on the reading side, so its records, strings and anomalies come out
- * exactly as in one thread; then it tracks and writes.
+ * compare, copy and parse each message into its slots (SipForward), and write the record
+ * straight into the ring. A record carries what dissect() said, the packet fields the delivery
+ * needs, and, for a message copied into a slot, the slot's bytes and its parse results packed
+ * (the fields, spans and header spans, then the Via hops). The tracking thread copies bytes and
+ * results into its own dissector's slot, where they were on the reading side, reads the hops
+ * from the record, and so makes the records, strings and anomalies of one thread; then it
+ * tracks and writes.
  *
  * One SharedArrayBuffer holds the ring, then the reading side's slots, then the tracking side's:
- * every copy is a copyWithin inside it, with no view or object made per message.
+ * the tracking side's two copies per message are copyWithin calls inside it, with no view or
+ * object made per message.
  *
  * Record layout (byte offsets from the record's start, which is 8-byte aligned):
  *   0  int32  type | kind << 8 | slot << 16 | flags << 24
@@ -23,9 +26,9 @@
  *   44 int32  IP version
  *   48 16 bytes source address  64 16 bytes destination address (UDP)
  *   48 int32  source address text length, 52 destination's, 56 f64 stream id (TCP)
- *   80 the parse result words, then the message bytes, then (TCP) the two address texts.
+ *   80 the packed parse results, then the message bytes, then (TCP) the two address texts.
  */
-import { Dissected, Out, SLOT_CAP, SLOTS_BYTES, SLOTS_HEAD, SLOTS_OUT } from './native-parser.js';
+import { Dissected, HANDOFF_MAX, nativeSipParser, Out, SLOT_CAP, SLOTS_BYTES, SLOTS_HEAD, SLOTS_OUT, type NativeSipParser } from './native-parser.js';
 import { newPacket } from '../decode/packet.js';
 import type { Packet, TcpStream } from '../decode/types.js';
 import { RingReader, RingWriter, newRingBuffer } from '../pipeline/ring.js';
@@ -44,8 +47,6 @@ export const enum Rec {
 const TICK_AFTER = 1;
 
 const HEAD = 80;
-/** Parse result words before the Via hops: the fixed fields, spans and Contact spans. */
-const FIXED_WORDS = Out.Via;
 
 /** Ring data bytes: room for many messages of either side's batches, little memory. */
 export const HANDOFF_RING_BYTES = 4 << 20;
@@ -67,17 +68,21 @@ function slotsAt(side: 0 | 1): number {
 /** The reading side's end: a SipForward for its dissector, and the packet-level records. */
 export class HandoffWriter implements SipForward {
   private readonly ring: RingWriter;
-  private readonly slots: number;
+  private readonly native: NativeSipParser;
+  private readonly slots: Uint8Array;
   private readonly enc = new TextEncoder();
 
   constructor(sab: SharedArrayBuffer) {
+    const native = nativeSipParser();
+    if (native === undefined) throw new Error('a split SIP run needs the C parser');
+    this.native = native;
     this.ring = new RingWriter(sab, HANDOFF_RING_BYTES);
-    this.slots = slotsAt(0);
+    this.slots = handoffSlots(sab, 0);
   }
 
-  udp(kindSlot: number, buf: Uint8Array, off: number, len: number, pkt: Packet): void {
+  udp(buf: Uint8Array, off: number, len: number, pkt: Packet): void {
     const ring = this.ring;
-    const at = this.message(Rec.Udp, kindSlot, buf, off, len, pkt, 0);
+    const at = this.message(Rec.Udp, buf, off, len, pkt, 0);
     const u8 = ring.u8;
     const n = pkt.ipVersion === 6 ? 16 : 4;
     for (let i = 0; i < n; i++) {
@@ -89,11 +94,11 @@ export class HandoffWriter implements SipForward {
     ring.commit(at, ring.i32[(at >> 2) + 1]!);
   }
 
-  tcp(kindSlot: number, buf: Uint8Array, off: number, len: number, stream: TcpStream, pkt: Packet): void {
+  tcp(buf: Uint8Array, off: number, len: number, stream: TcpStream, pkt: Packet): void {
     const ring = this.ring;
     const src = this.enc.encode(stream.src);
     const dst = this.enc.encode(stream.dst);
-    const at = this.message(Rec.Tcp, kindSlot, buf, off, len, pkt, src.length + dst.length);
+    const at = this.message(Rec.Tcp, buf, off, len, pkt, src.length + dst.length);
     const w = at >> 2;
     ring.i32[w + 7] = stream.srcPort;
     ring.i32[w + 8] = stream.dstPort;
@@ -108,23 +113,27 @@ export class HandoffWriter implements SipForward {
     ring.commit(at, size);
   }
 
-  /** The parts of a message record both transports share; returns its offset, not committed. */
-  private message(type: Rec, kindSlot: number, buf: Uint8Array, off: number, len: number, pkt: Packet, extra: number): number {
+  /**
+   * Dissect the message straight into a record (the C side packs the results and copies the
+   * bytes after the head) and write the parts both transports share: its offset, not committed.
+   */
+  private message(type: Rec, buf: Uint8Array, off: number, len: number, pkt: Packet, extra: number): number {
     const ring = this.ring;
+    const at = ring.reserve(HEAD + HANDOFF_MAX * 4 + Math.max(len, 0) + extra);
+    const d = this.native.dissect(buf, off, len, this.slots, ring.u8, at + HEAD);
+    const kindSlot = d & 0x3ff;
+    const words = d >>> 10;
     const kind = kindSlot >> 8;
-    const slot = kindSlot & 0xff;
-    const i32 = ring.i32;
-    // What the tracking side cannot find in its own slots: the bytes copied into a slot (or,
-    // not kept, as they are), and the C parse's results.
-    let words = 0;
-    let outAt = 0;
-    if (kind === Dissected.Parsed) {
-      outAt = (this.slots + SLOTS_OUT) / 4 + slot * Out.Size;
-      words = FIXED_WORDS + i32[outAt + Out.ViaCount]! * Out.ViaInts + 4 * i32[outAt + Out.HeaderCount]!;
+    // What the tracking side cannot find in its own slots: the bytes copied into a slot (C put
+    // them there) or, not kept, as they are (rare: empty or oversized).
+    let bytes = 0;
+    if (kind === Dissected.Parsed || kind === Dissected.Slow) bytes = len;
+    else if (kind === Dissected.NotKept && len > 0) {
+      bytes = len;
+      ring.u8.set(buf.subarray(off, off + len), at + HEAD);
     }
-    const bytes = kind === Dissected.Same ? 0 : len;
     const size = HEAD + words * 4 + bytes + extra;
-    const at = ring.reserve(size);
+    const i32 = ring.i32;
     const w = at >> 2;
     const f = pkt.frame;
     i32[w] = type | (kindSlot << 8) | (type === Rec.Udp && this.tickAfter ? TICK_AFTER << 24 : 0);
@@ -136,22 +145,6 @@ export class HandoffWriter implements SipForward {
     i32[w + 9] = len;
     i32[w + 10] = words;
     i32[w + 11] = pkt.ipVersion;
-    if (words > 0) {
-      const to = w + HEAD / 4;
-      const nv = i32[outAt + Out.ViaCount]! * Out.ViaInts;
-      const nh = 2 * i32[outAt + Out.HeaderCount]!;
-      i32.copyWithin(to, outAt, outAt + FIXED_WORDS + nv);
-      i32.copyWithin(to + FIXED_WORDS + nv, outAt + Out.HName, outAt + Out.HName + nh);
-      i32.copyWithin(to + FIXED_WORDS + nv + nh, outAt + Out.HValue, outAt + Out.HValue + nh);
-    }
-    if (bytes > 0) {
-      const to = at + HEAD + words * 4;
-      if (kind === Dissected.NotKept) ring.u8.set(buf.subarray(off, off + len), to);
-      else {
-        const from = this.slots + SLOTS_HEAD + slot * SLOT_CAP;
-        ring.u8.copyWithin(to, from, from + len);
-      }
-    }
     return at;
   }
 
@@ -215,6 +208,8 @@ export class HandoffReader {
   private readonly dec = new TextDecoder();
   /** The End record was read. */
   ended = false;
+  /** Where the Via hops of the last Parsed record are (a word index into the buffer). */
+  private viaAt = 0;
 
   constructor(
     sab: SharedArrayBuffer,
@@ -257,21 +252,19 @@ export class HandoffReader {
     const len = i32[w + 9]!;
     const words = i32[w + 10]!;
     const bytesAt = at + HEAD + words * 4;
-    // Into this side's slot, where the reading side's dissect() left them in its own.
+    // Into this side's slot, as the reading side's dissect() left them in its own: the words
+    // packed before the Via hops are the slot's results up to the last header span (the hops
+    // are read from the record).
     if (kind === Dissected.Parsed || kind === Dissected.Slow) {
       const base = this.slots;
-      const lens = base >> 2;
-      i32[lens + slot] = len;
+      i32[(base >> 2) + slot] = len;
       const to = base + SLOTS_HEAD + slot * SLOT_CAP;
       u8.copyWithin(to, bytesAt, bytesAt + len);
       if (words > 0) {
-        const o = (base + SLOTS_OUT) / 4 + slot * Out.Size;
         const from = w + HEAD / 4;
-        const nv = i32[from + Out.ViaCount]! * Out.ViaInts;
-        const nh = 2 * i32[from + Out.HeaderCount]!;
-        i32.copyWithin(o, from, from + FIXED_WORDS + nv);
-        i32.copyWithin(o + Out.HName, from + FIXED_WORDS + nv, from + FIXED_WORDS + nv + nh);
-        i32.copyWithin(o + Out.HValue, from + FIXED_WORDS + nv + nh, from + FIXED_WORDS + nv + 2 * nh);
+        this.viaAt = from + Out.HSpans + 4 * i32[from + Out.HeaderCount]!;
+        const o = (base + SLOTS_OUT) / 4 + slot * Out.Size;
+        i32.copyWithin(o, from, this.viaAt);
       }
     } else if (kind === Dissected.NotKept) i32[(this.slots >> 2) + slot] = -1;
     const pkt = this.pkt;
@@ -291,7 +284,7 @@ export class HandoffReader {
         pkt.src[i] = u8[at + 48 + i]!;
         pkt.dst[i] = u8[at + 64 + i]!;
       }
-      this.to.dissector.replayUdp(kindSlot, u8, bytesAt, len, pkt);
+      this.to.dissector.replayUdp(kindSlot, u8, bytesAt, len, pkt, i32, this.viaAt);
       if (((head >>> 24) & TICK_AFTER) !== 0) this.to.tick(sec, f.nsec);
       return;
     }
@@ -305,6 +298,6 @@ export class HandoffReader {
     s.dstPort = i32[w + 8]!;
     s.src = this.dec.decode(u8.slice(texts, texts + srcLen));
     s.dst = this.dec.decode(u8.slice(texts + srcLen, texts + srcLen + dstLen));
-    this.to.dissector.replayTcp(kindSlot, u8, bytesAt, len, s, pkt);
+    this.to.dissector.replayTcp(kindSlot, u8, bytesAt, len, s, pkt, i32, this.viaAt);
   }
 }

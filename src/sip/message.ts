@@ -206,9 +206,8 @@ export class SipMessage {
 
   // Spans of the lazily decoded fields: [start, end) into buf, start -1 when absent.
   /** @internal */ sp: Int32Array = new Int32Array(SPAN_COUNT * 2);
-  // Every header line: name and value spans, for header() lookups without a map.
-  /** @internal */ hName: Int32Array = new Int32Array(SIP_LIMITS.maxHeaders * 2);
-  /** @internal */ hValue: Int32Array = new Int32Array(SIP_LIMITS.maxHeaders * 2);
+  // Every header line: name start, end, value start, end, for header() lookups without a map.
+  /** @internal */ hSpans: Int32Array = new Int32Array(SIP_LIMITS.maxHeaders * 4);
   /** @internal */ contactSpans: Int32Array = new Int32Array(SIP_LIMITS.maxContactLines * 2);
   /** @internal */ contactLines = 0;
   private cache: (string | undefined)[] = new Array(SPAN_COUNT).fill(undefined);
@@ -344,10 +343,11 @@ export class SipMessage {
     const compact = LONG_TO_COMPACT[long];
     const out: string[] = [];
     for (let i = 0; i < this.headerCount && i < SIP_LIMITS.maxHeaders; i++) {
-      const s = this.hName[i * 2]!;
-      const e = this.hName[i * 2 + 1]!;
+      const h = this.hSpans;
+      const s = h[i * 4]!;
+      const e = h[i * 4 + 1]!;
       if (nameIs(this.buf, s, e, long) || (compact !== undefined && nameIs(this.buf, s, e, compact))) {
-        out.push(decodeValue(this.buf, this.hValue[i * 2]!, this.hValue[i * 2 + 1]!));
+        out.push(decodeValue(this.buf, h[i * 4 + 2]!, h[i * 4 + 3]!));
         if (firstOnly) break;
       }
     }
@@ -358,7 +358,7 @@ export class SipMessage {
   headerNames(): string[] {
     const out: string[] = [];
     for (let i = 0; i < this.headerCount && i < SIP_LIMITS.maxHeaders; i++) {
-      const n = decodeText(this.buf, this.hName[i * 2]!, this.hName[i * 2 + 1]!).toLowerCase();
+      const n = decodeText(this.buf, this.hSpans[i * 4]!, this.hSpans[i * 4 + 1]!).toLowerCase();
       out.push(COMPACT_FORMS[n] ?? n);
     }
     return out;

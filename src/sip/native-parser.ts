@@ -37,12 +37,15 @@ export const enum Out {
   ToTagCode,
   Spans = 24,
   Contacts = Spans + 22,
-  Via = Contacts + 32,
+  /** Per header: name start, end, value start, end. */
+  HSpans = Contacts + 32,
+  Via = HSpans + 4 * 256,
   ViaInts = 13,
-  HName = Via + 32 * ViaInts,
-  HValue = HName + 512,
-  Size = HValue + 512,
+  Size = Via + 32 * ViaInts,
 }
+
+/** Words dissect() packs into a handoff record at most (see HANDOFF_MAX in sip_parse.c). */
+export const HANDOFF_MAX = Out.HSpans + 4 * 256 + 32 * Out.ViaInts;
 
 /** An intern code with this bit: the slot holds these bytes already (sip_parse.c, intern()). */
 export const CODE_HIT = 0x10000;
@@ -78,8 +81,9 @@ export const enum Dissected {
 
 interface Binding {
   parse(bytes: Uint8Array, off: number, len: number): number;
-  dissect(bytes: Uint8Array, off: number, len: number, slots: Uint8Array): number;
+  dissect(bytes: Uint8Array, off: number, len: number, slots: Uint8Array, to?: Uint8Array, at?: number): number;
   setOutput(out: Int32Array): void;
+  handoffMax?(): number;
   outputSize(): number;
   slotsSize(): number;
   /** Slots of the C side's intern table (INTERN_SLOTS here). */
@@ -91,9 +95,12 @@ export interface NativeSipParser {
   parse(bytes: Uint8Array, off: number, len: number): number;
   /**
    * Compare with the dissector's recent messages in `slots` (SLOTS_BYTES, made by newSlots),
-   * else copy into the next slot and parse there: slot | Dissected << 8.
+   * else copy into the next slot and parse there: slot | Dissected << 8. With `to` and `at`
+   * (4-aligned, HANDOFF_MAX words and `len` bytes of room), a message copied into a slot is also
+   * written there, its results packed, for a split run (see sip/handoff.ts): the number of
+   * words written is then above bit 10 of the result.
    */
-  dissect(bytes: Uint8Array, off: number, len: number, slots: Uint8Array): number;
+  dissect(bytes: Uint8Array, off: number, len: number, slots: Uint8Array, to?: Uint8Array, at?: number): number;
   /** The results of the last parse that returned NATIVE_OK. */
   readonly out: Int32Array;
   /**
@@ -121,9 +128,10 @@ function load(): NativeSipParser | null {
     return null;
   }
   // A binding from another version of this file would write to the wrong slots.
-  if (binding.outputSize() !== Out.Size || binding.slotsSize() !== SLOTS_BYTES || binding.internSlots() !== INTERN_SLOTS) return null;
+  // handoffMax came with the layout of header spans in fours: a binding built before has none.
+  if (binding.outputSize() !== Out.Size || binding.slotsSize() !== SLOTS_BYTES || binding.internSlots() !== INTERN_SLOTS || binding.handoffMax?.() !== HANDOFF_MAX) return null;
   // The layout holds SIP_LIMITS' counts; were they changed without sip_parse.c, C would not enforce them.
-  if (Out.HValue - Out.HName !== SIP_LIMITS.maxHeaders * 2 || Out.HName - Out.Via !== SIP_LIMITS.maxViaHops * Out.ViaInts || Out.Via - Out.Contacts !== SIP_LIMITS.maxContactLines * 2) return null;
+  if (Out.Via - Out.HSpans !== SIP_LIMITS.maxHeaders * 4 || Out.Size - Out.Via !== SIP_LIMITS.maxViaHops * Out.ViaInts || Out.HSpans - Out.Contacts !== SIP_LIMITS.maxContactLines * 2) return null;
   // Held by the environment (see SHARED): the C side keeps a pointer into this array.
   const out = new Int32Array(Out.Size);
   binding.setOutput(out);

@@ -560,14 +560,17 @@ export function slotRecord(o: Int32Array): SipMessage {
   const m = new SipMessage();
   m.sp = o.subarray(Out.Spans, Out.Spans + m.sp.length);
   m.contactSpans = o.subarray(Out.Contacts, Out.Contacts + m.contactSpans.length);
-  m.hName = o.subarray(Out.HName, Out.HName + m.hName.length);
-  m.hValue = o.subarray(Out.HValue, Out.HValue + m.hValue.length);
+  m.hSpans = o.subarray(Out.HSpans, Out.HSpans + m.hSpans.length);
   return m;
 }
 
-/** A slotRecord from its slot's parse results (a dissect() that said Parsed): b is the slot's bytes. */
-export function fillSlotRecord(b: Uint8Array, len: number, out: SipMessage, o: Int32Array): void {
-  fillFromNative(b, 0, len, out, o, true);
+/**
+ * A slotRecord from its slot's parse results (a dissect() that said Parsed): b is the slot's
+ * bytes. The Via hops are read from vo[viaAt...] when given (a split run's handoff record, where
+ * dissect() packed them), else from the slot's results.
+ */
+export function fillSlotRecord(b: Uint8Array, len: number, out: SipMessage, o: Int32Array, vo: Int32Array = o, viaAt: number = Out.Via): void {
+  fillFromNative(b, 0, len, out, o, true, vo, viaAt);
 }
 
 /**
@@ -587,7 +590,7 @@ function nativeText(b: Uint8Array, s: number, e: number, fold: Fold, code: numbe
 }
 
 /** The record as parseSipMessageJs leaves it, from the C parser's offsets: strings made the same way. */
-function fillFromNative(b: Uint8Array, off: number, len: number, out: SipMessage, o: Int32Array, inPlace = false): void {
+function fillFromNative(b: Uint8Array, off: number, len: number, out: SipMessage, o: Int32Array, inPlace = false, vo: Int32Array = o, viaAt: number = Out.Via): void {
   out.reset(b, off, len, inPlace);
   if (o[Out.IsRequest] === 1) {
     out.isRequest = true;
@@ -610,12 +613,8 @@ function fillFromNative(b: Uint8Array, off: number, len: number, out: SipMessage
     for (let i = 0; i < sp.length; i++) sp[i] = o[Out.Spans + i]!;
     const cs = out.contactSpans;
     for (let i = 0; i < nc * 2; i++) cs[i] = o[Out.Contacts + i]!;
-    const hn = out.hName;
-    const hv = out.hValue;
-    for (let i = 0; i < nh * 2; i++) {
-      hn[i] = o[Out.HName + i]!;
-      hv[i] = o[Out.HValue + i]!;
-    }
+    const hs = out.hSpans;
+    for (let i = 0; i < nh * 4; i++) hs[i] = o[Out.HSpans + i]!;
   }
   out.contactLines = nc;
   out.headerCount = nh;
@@ -627,15 +626,15 @@ function fillFromNative(b: Uint8Array, off: number, len: number, out: SipMessage
       hop = newVia();
       via.push(hop);
     }
-    const k = Out.Via + i * Out.ViaInts;
-    hop.transport = transportName(b, o[k]!, o[k + 1]!);
-    hop.host = nativeText(b, o[k + 2]!, o[k + 3]!, Fold.Lower, o[k + 10]!);
-    hop.port = o[k + 4]!;
-    const bs = o[k + 5]!;
-    hop.branch = bs < 0 ? '' : nativeText(b, bs, o[k + 6]!, Fold.None, o[k + 11]!);
-    hop.rport = o[k + 7]!;
-    const rs = o[k + 8]!;
-    hop.received = rs < 0 ? '' : nativeText(b, rs, o[k + 9]!, Fold.None, o[k + 12]!);
+    const k = viaAt + i * Out.ViaInts;
+    hop.transport = transportName(b, vo[k]!, vo[k + 1]!);
+    hop.host = nativeText(b, vo[k + 2]!, vo[k + 3]!, Fold.Lower, vo[k + 10]!);
+    hop.port = vo[k + 4]!;
+    const bs = vo[k + 5]!;
+    hop.branch = bs < 0 ? '' : nativeText(b, bs, vo[k + 6]!, Fold.None, vo[k + 11]!);
+    hop.rport = vo[k + 7]!;
+    const rs = vo[k + 8]!;
+    hop.received = rs < 0 ? '' : nativeText(b, rs, vo[k + 9]!, Fold.None, vo[k + 12]!);
   }
   out.viaCount = nv;
 }
@@ -726,10 +725,11 @@ export function parseSipMessageJs(buf: Uint8Array, off: number, len: number, out
     const vs = skipWs(buf, colon + 1, ve > colon ? ve : colon + 1);
     const vEnd = ve > vs ? ve : vs;
     const hi = out.headerCount++;
-    out.hName[hi * 2] = ls;
-    out.hName[hi * 2 + 1] = ne;
-    out.hValue[hi * 2] = vs;
-    out.hValue[hi * 2 + 1] = vEnd;
+    const hs = out.hSpans;
+    hs[hi * 4] = ls;
+    hs[hi * 4 + 1] = ne;
+    hs[hi * 4 + 2] = vs;
+    hs[hi * 4 + 3] = vEnd;
     switch (headerId(buf, ls, ne)) {
       case H.Via:
         if (!parseVia(buf, vs, vEnd, out, anomalies)) badVia = true;

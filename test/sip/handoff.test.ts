@@ -75,7 +75,7 @@ describe.skipIf(why !== undefined)('handoff records', () => {
     const two: string[] = [];
     const sab = newHandoffBuffer();
     const writer = new HandoffWriter(sab);
-    const front = new SipDissector({ anomalies: new Anomalies(), slots: handoffSlots(sab, 0), forward: writer, onMessage: () => expect.fail('the reading side delivers nothing') });
+    const front = new SipDissector({ anomalies: new Anomalies(), forward: writer, onMessage: () => expect.fail('the reading side delivers nothing') });
     const an2 = new Anomalies();
     const back = new SipDissector({ anomalies: an2, slots: handoffSlots(sab, 1), onMessage: (m, c, s) => two.push(seen(m, c, s)) });
     const reader = new HandoffReader(sab, { dissector: back, tick: (s, n) => two.push(`tick ${s} ${n}`), progress: () => undefined });
