@@ -49,7 +49,8 @@ if (stage !== undefined) {
     variants.forEach((v, i) => {
       const t0 = process.hrtime.bigint();
       const res = spawnSync(process.execPath, [self, 'calls', '-f', 'json', '-o', '/dev/null', ...v.args, file], {
-        env: { ...process.env, STALEPIN_STAGE: v.stage },
+        // One thread: the stubs replace this process's stages, not a worker's (sip/threaded.ts).
+        env: { ...process.env, STALEPIN_STAGE: v.stage, STALEPIN_THREADS: '1' },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -94,6 +94,7 @@ export async function runPackets(opts: PacketRunOptions, onPacket: (pkt: Packet)
   let frames = 0;
   let interrupted = false;
   let error: StalepinError | undefined;
+  let lastYield = performance.now();
   try {
     for (;;) {
       const st = source.next(frame);
@@ -101,6 +102,12 @@ export async function runPackets(opts: PacketRunOptions, onPacket: (pkt: Packet)
         frames++;
         stage.push(frame);
       } else if (st === ReadStatus.NeedData) {
+        // Files are read synchronously (capture/source.ts): without a turn of the event loop
+        // now and then, a SIGINT handler would run only once the whole input was read.
+        if (opts.signal !== undefined && performance.now() - lastYield > YIELD_MS) {
+          await turnEventLoop();
+          lastYield = performance.now();
+        }
         if (opts.signal?.aborted) {
           interrupted = true;
           break;
@@ -118,6 +125,8 @@ export async function runPackets(opts: PacketRunOptions, onPacket: (pkt: Packet)
   stage.finish();
   opts.onProgress?.(consumed(readers), total);
   warnings.push(...decoder.warnings());
+  // Said where it is seen: results cut short by SIGINT must not pass for the whole input's.
+  if (interrupted) warnings.push({ code: 'interrupted', message: `interrupted: stopped reading after ${consumed(readers)} bytes; what was read before is reported, the rest of the input is not` });
   return {
     anomalies,
     warnings,
@@ -128,6 +137,19 @@ export async function runPackets(opts: PacketRunOptions, onPacket: (pkt: Packet)
     interrupted,
     ...(error ? { error } : {}),
   };
+}
+
+/** How often a run with a stop signal lets the event loop turn. */
+const YIELD_MS = 100;
+
+/**
+ * Let the event loop go once through its poll phase, where a pending signal's handler runs.
+ * One setImmediate may fire in the current turn's check phase, before any poll; the second,
+ * set from there, fires in the next turn's, after its poll.
+ */
+export async function turnEventLoop(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 function totalSize(readers: CaptureReader[]): number | undefined {

@@ -1,9 +1,9 @@
 /**
  * The records a split SIP run passes from its reading thread to its tracking thread through a
  * ring (pipeline/ring.ts), and the two ends that write and read them (sip/threaded.ts starts
- * both). The reading thread reads, decodes and reassembles, and its dissector has the C side
- * compare, copy and parse each message into its slots (SipForward), and write the record
- * straight into the ring. A record carries what dissect() said, the packet fields the delivery
+ * both). The reading thread reads, decodes and reassembles; its dissector hands each SIP message
+ * to a HandoffWriter (its SipForward), which has the C side compare, copy and parse it into the
+ * writer's slots and write the record straight into the ring. A record carries what dissect() said, the packet fields the delivery
  * needs, and, for a message copied into a slot, the slot's bytes and its parse results packed
  * (the fields, spans and header spans, then the Via hops). The tracking thread copies bytes and
  * results into its own dissector's slot, where they were on the reading side, reads the hops
@@ -15,7 +15,7 @@
  * object made per message.
  *
  * Record layout (byte offsets from the record's start, which is 8-byte aligned):
- *   0  int32  type | kind << 8 | slot << 16 | flags << 24
+ *   0  int32  type | slot << 8 | kind << 16 | flags << 24 (slot and kind: dissect()'s result)
  *   4  int32  record size in bytes
  *   8  f64    capture seconds (TICK, MESSAGE) or bytes read (PROGRESS)
  *   16 int32  nanoseconds                      (PROGRESS: f64 total at 16, -1 unknown)

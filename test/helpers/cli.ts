@@ -49,3 +49,31 @@ export function runBin(args: string[], input?: Uint8Array): CliResult {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, input, encoding: 'utf8', maxBuffer: 64 << 20 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * `node bin/stalepin ...args FIFO` with `capture` fed through a FIFO in two parts and SIGINT sent
+ * between them, while the command waits for the second: how a long read is cut short.
+ */
+export async function interruptedRun(args: string[], capture: Uint8Array, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
+  const { execFileSync, spawn } = await import('node:child_process');
+  const { closeSync, mkdtempSync, openSync, writeSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const fifo = join(mkdtempSync(join(tmpdir(), 'stalepin-int-')), 'in.pcap');
+  execFileSync('mkfifo', [fifo]);
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'stalepin'), ...args, fifo], { env: { ...process.env, ...env } });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const closed = new Promise<number | null>((done) => child.on('close', done));
+  // Returns once the command opened the FIFO: it runs, its SIGINT handler set.
+  const fd = openSync(fifo, 'w');
+  const half = capture.length >> 1;
+  writeSync(fd, capture.subarray(0, half));
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill('SIGINT');
+  await new Promise((r) => setTimeout(r, 300));
+  writeSync(fd, capture.subarray(half));
+  closeSync(fd);
+  return { code: await closed, out, err };
+}

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nativeSipParser } from '../../src/sip/native-parser.js';
+import { interruptedRun } from '../helpers/cli.js';
 
 const repoRoot = resolve(__dirname, '..', '..');
 const bin = join(repoRoot, 'bin', 'stalepin');
@@ -90,6 +91,13 @@ describe.skipIf(why !== undefined)('a SIP run in two threads', () => {
     same(['calls', notCapture]);
     expect(same(['messages', '-f', 'ndjson', corrupt]).split('\n').length).toBeGreaterThan(10);
     expect(run('2', ['messages', '-f', 'ndjson', corrupt]).err).toMatch(/corrupt from here/);
+  });
+
+  it('SIGINT stops the reading thread, and the command says its output is cut short', async () => {
+    const r = await interruptedRun(['calls', '-f', 'csv'], readFileSync(join(labDir, 'killed', 'lb-any.pcap')), { STALEPIN_THREADS: '2' });
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^stalepin: warning: interrupted: stopped reading after \d+ bytes; what was read before is reported/m);
+    expect(r.out.startsWith('call_id,')).toBe(true);
   });
 
   it('STALEPIN_THREADS=2 is an error where the run cannot be split; standard input stays in one thread', () => {
