@@ -54,12 +54,12 @@ export function canSplit(opts: Pick<PacketRunOptions, 'files'>, env: NodeJS.Proc
   // No file at all is a usage error, which the one-thread run reports.
   if (want === '1' || opts.files.length === 0) return false;
   const why = opts.files.includes('-')
-      ? 'standard input is read by the main thread'
-      : nativeSipParser() === undefined
-        ? 'the C SIP parser is not built (or STALEPIN_SIP_PARSER=js)'
-        : WORKER.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER))
-          ? `${WORKER.href} is not there (run the built JavaScript, npm run build)`
-          : undefined;
+    ? 'standard input is read by the main thread'
+    : nativeSipParser() === undefined
+      ? 'the C SIP parser is not built (or STALEPIN_SIP_PARSER=js)'
+      : WORKER.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER))
+        ? `${WORKER.href} is not there (run the built JavaScript, npm run build)`
+        : undefined;
   if (why !== undefined && want === '2') throw new StalepinError('missing_dependency', `STALEPIN_THREADS=2, but this run cannot take two threads: ${why}`);
   return why === undefined;
 }
@@ -113,7 +113,9 @@ export async function runSplit(
     await settled;
   } finally {
     opts.signal?.removeEventListener('abort', stop);
-    if (!reader.ended) reader.ring.stop();
+    // Left early (this thread threw: a write that failed, say): the worker may be waiting for
+    // room in the ring, which no one will make, and would keep the process alive.
+    if (!reader.ended) void worker.terminate();
   }
   if (failure !== undefined) throw failure;
   const o = outcome!;
