@@ -51,8 +51,8 @@ export interface SipDissectorOptions {
 }
 
 /**
- * Where the reading half hands a message the dissector took for SIP, buf[off, off + len), to be
- * dissected there (in the dissector's slots, given to both) and passed on.
+ * Where the reading half hands each message the dissector took for SIP, buf[off, off + len):
+ * the HandoffWriter (sip/handoff.ts) dissects it in slots of its own and passes it on.
  */
 export interface SipForward {
   udp(buf: Uint8Array, off: number, len: number, pkt: Packet): void;
