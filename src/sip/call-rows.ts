@@ -8,6 +8,7 @@
  * its strings. A finished call's row is handed out again: whoever keeps a row number past the
  * call's end (a timer queue, a transaction) keeps the call's id with it and checks `id[row]`.
  */
+import { appended } from '../core/arrays.js';
 import type { CallEndReason, CallState, SipCall } from './transactions.js';
 import type { SipTransport } from './types.js';
 
@@ -242,15 +243,6 @@ export class CallRows {
 
 /** The backends of a call that has none yet: shared, never changed (noteBackends replaces it). */
 export const NO_BACKENDS: string[] = [];
-
-/** a with x appended, in a new array of exactly that size (push would reserve 16 more slots). */
-export function appended<T>(a: readonly T[], x: T): T[] {
-  const n = a.length;
-  const out = new Array<T>(n + 1);
-  for (let i = 0; i < n; i++) out[i] = a[i]!;
-  out[n] = x;
-  return out;
-}
 
 function grownI32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(n);

@@ -27,7 +27,8 @@
  */
 import { flatten } from '../core/strings.js';
 import type { Anomalies } from '../core/anomalies.js';
-import { appended, CallFlag, CallRows, CallStateCode, EndCode } from './call-rows.js';
+import { appended } from '../core/arrays.js';
+import { CallFlag, CallRows, CallStateCode, EndCode } from './call-rows.js';
 import { KeyIndex } from './key-index.js';
 import { MAGIC_COOKIE, type SipMessage } from './message.js';
 import { DEFAULT_TIMER_B_NS, type SipContext, type SipTransport } from './types.js';
