@@ -24,7 +24,7 @@ const enum Ctl {
 /** Where the data area starts in the buffer. */
 export const RING_DATA = 32;
 /** Record type of the word that sends the reader back to the start. */
-export const RING_WRAP = 0x7f;
+const RING_WRAP = 0x7f;
 const PUBLISH_BYTES = 64 * 1024;
 
 // In Node since 16; TypeScript declares it from lib es2024 on.

@@ -31,7 +31,7 @@
 import { Dissected, HANDOFF_MAX, nativeSipParser, Out, SLOT_CAP, SLOTS_BYTES, SLOTS_HEAD, SLOTS_OUT, type NativeSipParser } from './native-parser.js';
 import { newPacket } from '../decode/packet.js';
 import type { Packet, TcpStream } from '../decode/types.js';
-import { RingReader, RingWriter, newRingBuffer } from '../pipeline/ring.js';
+import { RING_DATA, RingReader, RingWriter, newRingBuffer } from '../pipeline/ring.js';
 import type { SipDissector, SipForward } from './dissector.js';
 
 export const enum Rec {
@@ -49,7 +49,7 @@ const TICK_AFTER = 1;
 const HEAD = 80;
 
 /** Ring data bytes: room for many messages of either side's batches, little memory. */
-export const HANDOFF_RING_BYTES = 4 << 20;
+const HANDOFF_RING_BYTES = 4 << 20;
 
 /** The buffer of one split run: the ring, the reading side's slots, the tracking side's. */
 export function newHandoffBuffer(): SharedArrayBuffer {
@@ -62,7 +62,7 @@ export function handoffSlots(sab: SharedArrayBuffer, side: 0 | 1): Uint8Array {
 }
 
 function slotsAt(side: 0 | 1): number {
-  return 32 + HANDOFF_RING_BYTES + side * SLOTS_BYTES;
+  return RING_DATA + HANDOFF_RING_BYTES + side * SLOTS_BYTES;
 }
 
 /** The reading side's end: a SipForward for its dissector, and the packet-level records. */
@@ -254,10 +254,10 @@ export class HandoffReader {
     const bytesAt = at + HEAD + words * 4;
     // Into this side's slot, as the reading side's dissect() left them in its own: the words
     // packed before the Via hops are the slot's results up to the last header span (the hops
-    // are read from the record).
+    // are read from the record). The slots' length header is dissect()'s, which this side never
+    // calls: it is left as it is.
     if (kind === Dissected.Parsed || kind === Dissected.Slow) {
       const base = this.slots;
-      i32[(base >> 2) + slot] = len;
       const to = base + SLOTS_HEAD + slot * SLOT_CAP;
       u8.copyWithin(to, bytesAt, bytesAt + len);
       if (words > 0) {
@@ -266,7 +266,7 @@ export class HandoffReader {
         const o = (base + SLOTS_OUT) / 4 + slot * Out.Size;
         i32.copyWithin(o, from, this.viaAt);
       }
-    } else if (kind === Dissected.NotKept) i32[(this.slots >> 2) + slot] = -1;
+    }
     const pkt = this.pkt;
     const f = pkt.frame;
     const sec = ring.f64[(at >> 3) + 1]!;

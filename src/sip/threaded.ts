@@ -18,7 +18,7 @@ import { StalepinError, type ErrorCode, type ErrorLocation } from '../core/error
 import type { TcpReassemblyOptions } from '../decode/tcp-reassembly.js';
 import { turnEventLoop, type PacketRunOptions, type PacketRunResult } from '../pipeline/packets.js';
 import type { SipDissector } from './dissector.js';
-import { HandoffReader, newHandoffBuffer } from './handoff.js';
+import { HandoffReader } from './handoff.js';
 import { nativeSipParser } from './native-parser.js';
 
 /** What the worker is given. */
