@@ -123,3 +123,23 @@ export function normalizeVip(text: string, option = '--vip'): string {
   }
   return ep.port === undefined ? ep.ip : formatEndpoint(ep.ip, ep.port);
 }
+
+/**
+ * An IPv4 endpoint as one number (address * 65536 + port, below 2^48: exact in a double), for
+ * tables keyed by endpoint that should not keep a string per key. -1 for anything else.
+ */
+export function ipv4EndpointKey(addr32: number, port: number): number {
+  return (addr32 >>> 0) * 65536 + port;
+}
+
+/** The key of an endpoint as formatEndpoint writes an IPv4 one ("a.b.c.d:port"); -1 otherwise. */
+export function ipv4EndpointKeyOf(text: string): number {
+  const colon = text.lastIndexOf(':');
+  if (colon < 7 || text.indexOf(':') !== colon) return -1;
+  const b = parseIP(text.slice(0, colon));
+  const port = Number(text.slice(colon + 1));
+  if (b === undefined || b.length !== 4 || !Number.isInteger(port) || port < 0 || port > 65535) return -1;
+  const key = ipv4EndpointKey((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!, port);
+  // Only the text formatEndpoint makes for this key names it ("01.2.3.4:5060" names nothing).
+  return formatEndpoint(formatIPv4(b), port) === text ? key : -1;
+}

@@ -14,7 +14,7 @@
  * thousand endpoints cost no string per message.
  */
 import { Anomalies } from '../core/anomalies.js';
-import { formatEndpoint, formatIP, formatIPv4 } from '../core/address.js';
+import { formatEndpoint, formatIP, formatIPv4, ipv4EndpointKey, ipv4EndpointKeyOf } from '../core/address.js';
 import { flatten } from '../core/strings.js';
 import { DecodeStatus, type Packet, type TcpStream } from '../decode/types.js';
 import { SIP_LIMITS, SipMessage } from './message.js';
@@ -133,6 +133,7 @@ export class SipDissector {
   private tcpId = -1;
   private tcpSrc = '';
   private tcpDst = '';
+  private tcpSrcKey = -1;
   /**
    * With the C parser, the recent messages are compared, copied and parsed in one native call
    * (dissect() in sip_parse.c): the bytes live in these slots, one per Recent record.
@@ -309,6 +310,7 @@ export class SipDissector {
       let i = this.endpoint4(pkt.src, pkt.srcPort);
       ctx.srcIp = this.epIp[i]!;
       ctx.src = this.epStr[i]!;
+      ctx.srcKey = ipv4EndpointKey(this.epAddr[i]!, pkt.srcPort);
       i = this.endpoint4(pkt.dst, pkt.dstPort);
       ctx.dstIp = this.epIp[i]!;
       ctx.dst = this.epStr[i]!;
@@ -318,6 +320,7 @@ export class SipDissector {
       ctx.dstIp = formatIP(pkt.dst, 0, n);
       ctx.src = formatEndpoint(ctx.srcIp, ctx.srcPort);
       ctx.dst = formatEndpoint(ctx.dstIp, ctx.dstPort);
+      ctx.srcKey = -1;
     }
     this.onMessage(this.msg, ctx, st);
     return true;
@@ -366,8 +369,10 @@ export class SipDissector {
       this.tcpId = stream.id;
       this.tcpSrc = formatEndpoint(stream.src, stream.srcPort);
       this.tcpDst = formatEndpoint(stream.dst, stream.dstPort);
+      this.tcpSrcKey = stream.ipVersion === 4 ? ipv4EndpointKeyOf(this.tcpSrc) : -1;
     }
     ctx.src = this.tcpSrc;
+    ctx.srcKey = this.tcpSrcKey;
     ctx.dst = this.tcpDst;
     this.onMessage(this.msg, ctx, st);
   }

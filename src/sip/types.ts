@@ -15,6 +15,8 @@ export interface SipContext {
   /** Endpoints formatted by core/address: "ip:port" or "[v6]:port". */
   src: string;
   dst: string;
+  /** `src` as core/address ipv4EndpointKey (-1: not an IPv4 endpoint). */
+  srcKey: number;
   srcIp: string;
   srcPort: number;
   dstIp: string;
@@ -31,6 +33,7 @@ export function newSipContext(): SipContext {
     transport: 'udp',
     src: '',
     dst: '',
+    srcKey: -1,
     srcIp: '',
     srcPort: 0,
     dstIp: '',
