@@ -631,3 +631,77 @@ describe('SipTracker: calls only (no transaction or per-message reader)', () => 
     expect(lean.calls[0]!.addresses).toEqual([CLIENT, VIP, BACKEND]);
   });
 });
+
+describe('SipTracker: finished transactions used again', () => {
+  // Many overlapping calls of every ending: answered (ACK or none: timer D), rejected, never
+  // answered (timer B), provisional only (timer C), cancelled, plus BYEs and OPTIONS whose final
+  // response is retransmitted (a second linger entry in the queue) and a transaction bound
+  // that evicts. Without hooks the tracker reuses finished transactions' objects; a no-op
+  // onFirstResponse turns that off. What is emitted must not differ.
+  function traffic(seed: number): Step[] {
+    let s = seed;
+    const rnd = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+    const steps: Step[] = [];
+    for (let i = 0; i < 1500; i++) {
+      const t = i * 0.05;
+      const o: MsgOpts = { callId: `reuse-${i}`, branch: `z9hG4bKr${i}` };
+      const kind = Math.floor(rnd() * 7);
+      steps.push({ t, src: CLIENT, dst: BACKEND, msg: request(o) });
+      if (kind === 0) continue; // never answered: timer B
+      steps.push({ t: t + 0.01, src: BACKEND, dst: CLIENT, msg: response(100, o) });
+      if (kind === 1) {
+        steps.push({ t: t + 0.02, src: BACKEND, dst: CLIENT, msg: response(180, { ...o, toTag: `tt${i}` }) });
+        continue; // provisional only: timer C
+      }
+      if (kind === 2) {
+        const c: MsgOpts = { ...o, method: 'CANCEL' };
+        steps.push({ t: t + 0.5, src: CLIENT, dst: BACKEND, msg: request(c) });
+        steps.push({ t: t + 0.51, src: BACKEND, dst: CLIENT, msg: response(200, c) });
+        steps.push({ t: t + 0.52, src: BACKEND, dst: CLIENT, msg: response(487, { ...o, toTag: `tt${i}` }) });
+        steps.push({ t: t + 0.53, src: CLIENT, dst: BACKEND, msg: request({ ...o, method: 'ACK', toTag: `tt${i}` }) });
+        continue;
+      }
+      if (kind === 3) {
+        steps.push({ t: t + 0.2, src: BACKEND, dst: CLIENT, msg: response(486, { ...o, toTag: `tt${i}` }) });
+        steps.push({ t: t + 0.21, src: CLIENT, dst: BACKEND, msg: request({ ...o, method: 'ACK', toTag: `tt${i}` }) });
+        continue;
+      }
+      steps.push({ t: t + 0.3, src: BACKEND, dst: CLIENT, msg: response(200, { ...o, toTag: `tt${i}` }) });
+      if (kind === 4) continue; // no ACK: timer D
+      steps.push({ t: t + 0.31, src: CLIENT, dst: BACKEND, msg: request({ ...o, method: 'ACK', branch: `z9hG4bKa${i}`, toTag: `tt${i}` }) });
+      const bye: MsgOpts = { ...o, method: 'BYE', cseq: 2, branch: `z9hG4bKb${i}`, toTag: `tt${i}` };
+      steps.push({ t: t + 3, src: CLIENT, dst: BACKEND, msg: request(bye) });
+      steps.push({ t: t + 3.01, src: BACKEND, dst: CLIENT, msg: response(200, bye) });
+      // The final response again, later: its transaction is queued to linger a second time.
+      if (kind === 5) steps.push({ t: t + 3.5, src: BACKEND, dst: CLIENT, msg: response(200, bye) });
+      if (kind === 6) {
+        const opt: MsgOpts = { method: 'OPTIONS', callId: `opt-${i}`, branch: `z9hG4bKo${i}` };
+        steps.push({ t: t + 0.4, src: CLIENT, dst: BACKEND, msg: request(opt) });
+        steps.push({ t: t + 0.41, src: BACKEND, dst: CLIENT, msg: response(200, opt) });
+        steps.push({ t: t + 1.2, src: BACKEND, dst: CLIENT, msg: response(200, opt) });
+      }
+    }
+    return steps.sort((a, b) => a.t - b.t);
+  }
+
+  const view = (r: ReturnType<typeof drive>) => ({
+    txs: r.txs.map((t) => ({ ...t, hops: t.hops })),
+    calls: r.calls,
+    seen: r.seen,
+    anomalies: r.an.list(),
+    before: r.beforeFinish,
+  });
+
+  // The last: INVITEs end fast and other requests linger long, so the oldest live transaction,
+  // which the bound evicts, is often one still queued to linger (a queue entry left behind).
+  const quick = { timerBNs: 2e9, timerCNs: 3e9, lingerNs: 2e9, ackedLingerNs: 0.5e9, nonInviteLingerNs: 30e9 };
+  for (const opts of [{}, { inviteOnly: true, calls: false }, { maxTransactions: 300 }, { ...quick, maxTransactions: 40 }, quick] as Partial<TrackerOptions>[]) {
+    it(`emits the same as a tracker that makes a new one each time (${JSON.stringify(opts)})`, () => {
+      const steps = traffic(7);
+      const reused = drive(steps, opts, 400);
+      const fresh = drive(steps, { ...opts, onFirstResponse: () => undefined }, 400);
+      expect(reused.txs.length).toBeGreaterThanOrEqual(1500);
+      expect(view(reused)).toEqual(view(fresh));
+    });
+  }
+});
