@@ -14,6 +14,8 @@ import { loadInventory, type Inventory } from '../inventory/index.js';
 import { LbAnalyzer, type AnalyzerOptions } from '../observe/analyzer.js';
 import { isoOf } from '../observe/types.js';
 import { runPackets } from '../pipeline/packets.js';
+import { handoffSlots, newHandoffBuffer } from '../sip/handoff.js';
+import { canSplit, runSplit, type SplitRunResult } from '../sip/threaded.js';
 import { countBySeverity, REPORT_SCHEMA, reportFlows, type Report, type ReportInput } from '../report/analyze.js';
 import { classifyFile, scanCaseFolder } from './case-folder.js';
 import { loadConntrack } from './conntrack-facts.js';
@@ -96,6 +98,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   }
 
   const anomalies = new Anomalies();
+  // Read, decode and dissect on a second thread when the run can be split (sip/threaded.ts).
+  const split = captures.length && canSplit({ files: captures }) ? newHandoffBuffer() : undefined;
   const analyzer = new LbAnalyzer({
     anomalies,
     sipPorts: opts.sipPorts,
@@ -107,20 +111,29 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     // An all-answered flow idle for longer than the tracker remembers it cannot be pinned.
     limits: { idleS: opts.udpTimeoutS + opts.timerBNs / 1e9 },
     ...(opts.onInvite ? { onInvite: opts.onInvite } : {}),
+    ...(split ? { slots: handoffSlots(split, 1) } : {}),
   });
   let error: StalepinError | undefined;
   if (captures.length) {
-    const run = await runPackets(
-      {
-        files: captures,
-        ...(opts.stdin ? { stdin: opts.stdin } : {}),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-        tcp: analyzer.dissector.tcp,
-        anomalies,
-      },
-      (pkt) => analyzer.packet(pkt),
-    );
+    const run: SplitRunResult = split
+      ? await runSplit(
+          split,
+          { files: captures, sipPorts: opts.sipPorts, analyze: true },
+          { anomalies, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) },
+          { dissector: analyzer.dissector, tick: (sec, nsec) => analyzer.tick(sec, nsec), icmp: (pkt) => analyzer.icmpPacket(pkt) },
+        )
+      : await runPackets(
+          {
+            files: captures,
+            ...(opts.stdin ? { stdin: opts.stdin } : {}),
+            ...(opts.signal ? { signal: opts.signal } : {}),
+            ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+            tcp: analyzer.dissector.tcp,
+            anomalies,
+          },
+          (pkt) => analyzer.packet(pkt),
+        );
+    if (run.span) analyzer.addPackets(run.span);
     analyzer.finish();
     warnings.push(...run.warnings);
     error = run.error;

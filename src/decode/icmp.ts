@@ -10,6 +10,11 @@ import { DecodeStatus, type Packet } from './types.js';
 export const ICMP_DEST_UNREACHABLE = 3;
 export const ICMPV6_DEST_UNREACHABLE = 1;
 
+/** An ICMP(v6) error that quotes a datagram (the flow it is about is known). */
+export function isIcmpAbout(pkt: Packet): boolean {
+  return (pkt.proto === 1 || pkt.proto === 58) && pkt.quotedProto !== 0;
+}
+
 export function decodeICMP(buf: Uint8Array, off: number, end: number, pkt: Packet, v6: boolean, a: AnomalySink): DecodeStatus {
   if (end - off < 8) {
     pkt.truncated = true;

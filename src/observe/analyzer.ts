@@ -7,6 +7,7 @@
  */
 import { Anomalies } from '../core/anomalies.js';
 import { formatEndpoint, formatIP } from '../core/address.js';
+import { isIcmpAbout } from '../decode/icmp.js';
 import { DecodeStatus, type Packet } from '../decode/types.js';
 import { SipDissector } from '../sip/dissector.js';
 import type { SipMessage } from '../sip/message.js';
@@ -14,6 +15,7 @@ import type { SipParseStatus } from '../sip/parser.js';
 import { SipTracker, type SipTransaction } from '../sip/transactions.js';
 import type { SipContext } from '../sip/types.js';
 import { FlowTable, type FlowLimits, type InviteOutcome, defaultFlowLimits } from './flows.js';
+import { PacketSpan, type PacketSpanFields } from './packet-span.js';
 import { stamp, tOf, type ForwardingHow, type Stamp } from './types.js';
 
 export interface AnalyzerOptions {
@@ -29,6 +31,8 @@ export interface AnalyzerOptions {
   /** Only these Call-IDs count. */
   callIds?: Set<string>;
   limits?: Partial<FlowLimits>;
+  /** The dissector's slots, when a split run shares them with its reading thread (sip/handoff.ts). */
+  slots?: Uint8Array;
   /** Called for each classified INVITE transaction (watch uses it for early findings; the HTML timeline bins it). */
   onInvite?: (client: string, target: string | undefined, answered: boolean, info: InviteInfo) => void;
   /**
@@ -72,11 +76,7 @@ export class LbAnalyzer {
   readonly dissector: SipDissector;
   readonly tracker: SipTracker;
   readonly counts: AnalyzerCounts = { packets: 0, sipMessages: 0, inviteTransactions: 0, unansweredInvites: 0, filteredOut: 0, lateCopies: 0 };
-  // Earliest and latest packet times, updated in place: a new Stamp per packet would be garbage
-  // at once. The getters hand out copies.
-  private seen = false;
-  private readonly lo = stamp(0, 0, 0);
-  private readonly hi = stamp(0, 0, 0);
+  private readonly span = new PacketSpan();
   private readonly windowS: number;
 
   constructor(private readonly opts: AnalyzerOptions = {}) {
@@ -107,33 +107,45 @@ export class LbAnalyzer {
     this.dissector = new SipDissector({
       anomalies: this.anomalies,
       ports: opts.sipPorts,
+      ...(opts.slots ? { slots: opts.slots } : {}),
       onMessage: (msg, ctx, st) => this.message(msg, ctx, st),
     });
   }
 
   /** Earliest packet time (undefined before the first packet). */
   get first(): Stamp | undefined {
-    return this.seen ? { ...this.lo } : undefined;
+    return this.span.first;
   }
   /** Latest packet time. */
   get last(): Stamp | undefined {
-    return this.seen ? { ...this.hi } : undefined;
+    return this.span.last;
   }
 
   /** Offer every decoded packet (the TcpReassembler must deliver into `dissector.tcp`). */
   packet(pkt: Packet): void {
     const f = pkt.frame;
+    const due = this.span.add(f);
     this.counts.packets++;
-    const lo = this.lo;
-    const hi = this.hi;
-    if (!this.seen || f.sec < lo.sec || (f.sec === lo.sec && f.nsec < lo.nsec)) setStamp(lo, f);
-    if (!this.seen || f.sec > hi.sec || (f.sec === hi.sec && f.nsec > hi.nsec)) setStamp(hi, f);
-    this.seen = true;
     if (pkt.status !== DecodeStatus.Ok) return;
     if (pkt.proto === 17) this.dissector.udp(pkt);
-    else if ((pkt.proto === 1 || pkt.proto === 58) && pkt.quotedProto !== 0) this.icmp(pkt);
+    else if (isIcmpAbout(pkt)) this.icmp(pkt);
     // Let timers run on capture time even when no SIP arrives (timer B for the lost INVITEs).
-    if ((this.counts.packets & 1023) === 0) this.tracker.advance(f.sec, f.nsec);
+    if (due) this.tick(f.sec, f.nsec);
+  }
+
+  /**
+   * The parts of packet() a split run's reading thread did not do itself (sip/threaded.ts):
+   * capture time for the timers, an ICMP packet, and at the end the packets it counted.
+   */
+  tick(sec: number, nsec: number): void {
+    this.tracker.advance(sec, nsec);
+  }
+  icmpPacket(pkt: Packet): void {
+    this.icmp(pkt);
+  }
+  addPackets(span: PacketSpanFields): void {
+    this.span.merge(span);
+    this.counts.packets += span.count;
   }
 
   /** End of input: expire what is still open (INVITEs without a response become "incomplete"). */
@@ -143,7 +155,7 @@ export class LbAnalyzer {
 
   private message(msg: SipMessage, ctx: SipContext, _st: SipParseStatus): void {
     this.counts.sipMessages++;
-    this.flows.heard(ctx.src, ctx.sec, ctx.nsec, ctx.precision);
+    this.flows.heard(ctx.src, ctx.sec, ctx.nsec, ctx.precision, ctx.srcKey);
     this.tracker.track(msg, ctx);
   }
 
@@ -251,11 +263,6 @@ export class LbAnalyzer {
   }
 }
 
-function setStamp(s: Stamp, f: { sec: number; nsec: number; precision: number }): void {
-  s.sec = f.sec;
-  s.nsec = f.nsec;
-  s.precision = f.precision;
-}
 
 /**
  * The copy that arrived from the client: the earliest by capture time. Not the first in file

@@ -27,6 +27,11 @@
  *   48 16 bytes source address  64 16 bytes destination address (UDP)
  *   48 int32  source address text length, 52 destination's, 56 f64 stream id (TCP)
  *   80 the packed parse results, then the message bytes, then (TCP) the two address texts.
+ *
+ * An ICMP record: 8 f64 time, 16 nanoseconds, 20 precision, 24 interface index, 28 ICMP type,
+ * 32 code, 36 IP version, 40 quoted IP version, 44 quoted protocol, 48 quoted destination
+ * port, 52 quoted source port, 56 source address, 72 quoted destination, 88 quoted source (16
+ * bytes each); 104 bytes in all.
  */
 import { Dissected, HANDOFF_MAX, nativeSipParser, Out, SLOT_CAP, SLOTS_BYTES, SLOTS_HEAD, SLOTS_OUT, type NativeSipParser } from './native-parser.js';
 import { newPacket } from '../decode/packet.js';
@@ -41,15 +46,22 @@ export const enum Rec {
   Tick = 3,
   Progress = 4,
   End = 5,
+  /** An ICMP(v6) destination-unreachable quoting a UDP or TCP datagram (analyze). */
+  Icmp = 6,
 }
 
 /** Flag of a UDP record: its packet's time passes once it is delivered (no Tick follows). */
 const TICK_AFTER = 1;
 
 const HEAD = 80;
+const ICMP_SIZE = 104;
 
-/** Ring data bytes: room for many messages of either side's batches, little memory. */
-const HANDOFF_RING_BYTES = 4 << 20;
+/**
+ * Ring data bytes: room for about 2,000 messages of the benchmark capture, far more than either
+ * side's batches, and every page of it is touched as it cycles: 4 MiB cost `analyze` 4-5 MB of
+ * peak RSS against 1 MiB, at the same speed (docs/sip.md).
+ */
+const HANDOFF_RING_BYTES = 1 << 20;
 
 /** The buffer of one split run: the ring, the reading side's slots, the tracking side's. */
 export function newHandoffBuffer(): SharedArrayBuffer {
@@ -161,6 +173,35 @@ export class HandoffWriter implements SipForward {
     ring.commit(at, 24);
   }
 
+  /** An ICMP(v6) packet that quotes a datagram (pkt.quotedProto not 0). */
+  icmp(pkt: Packet): void {
+    const ring = this.ring;
+    const at = ring.reserve(ICMP_SIZE);
+    const i32 = ring.i32;
+    const u8 = ring.u8;
+    const w = at >> 2;
+    const f = pkt.frame;
+    i32[w] = Rec.Icmp;
+    i32[w + 1] = ICMP_SIZE;
+    ring.f64[(at >> 3) + 1] = f.sec;
+    i32[w + 4] = f.nsec;
+    i32[w + 5] = f.precision;
+    i32[w + 6] = f.ifIndex;
+    i32[w + 7] = pkt.icmpType;
+    i32[w + 8] = pkt.icmpCode;
+    i32[w + 9] = pkt.ipVersion;
+    i32[w + 10] = pkt.quotedIpVersion;
+    i32[w + 11] = pkt.quotedProto;
+    i32[w + 12] = pkt.quotedDstPort;
+    i32[w + 13] = pkt.quotedSrcPort;
+    for (let i = 0; i < 16; i++) {
+      u8[at + 56 + i] = pkt.src[i]!;
+      u8[at + 72 + i] = pkt.quotedDst[i]!;
+      u8[at + 88 + i] = pkt.quotedSrc[i]!;
+    }
+    ring.commit(at, ICMP_SIZE);
+  }
+
   progress(done: number, total: number | undefined): void {
     const ring = this.ring;
     const at = ring.reserve(24);
@@ -197,6 +238,8 @@ export interface HandoffTarget {
   /** Capture time passed (tracker.advance). */
   tick(sec: number, nsec: number): void;
   progress(done: number, total: number | undefined): void;
+  /** An ICMP record (only a run that asks the reading side for them gets any). */
+  icmp?(pkt: Packet): void;
 }
 
 /** The tracking side's end: replays each record into its dissector (and its tracker). */
@@ -234,11 +277,39 @@ export class HandoffReader {
       else if (type === Rec.Progress) {
         const total = ring.f64[(at >> 3) + 2]!;
         this.to.progress(ring.f64[(at >> 3) + 1]!, total < 0 ? undefined : total);
-      } else if (type === Rec.End) this.ended = true;
+      } else if (type === Rec.Icmp) this.icmp(at);
+      else if (type === Rec.End) this.ended = true;
       else throw new Error(`handoff: record type ${type} at ${at}`);
       ring.advance(size);
     }
     ring.release();
+  }
+
+  private icmp(at: number): void {
+    const ring = this.ring;
+    const i32 = ring.i32;
+    const u8 = ring.u8;
+    const w = at >> 2;
+    const pkt = this.pkt;
+    const f = pkt.frame;
+    f.sec = ring.f64[(at >> 3) + 1]!;
+    f.nsec = i32[w + 4]!;
+    f.precision = i32[w + 5]!;
+    f.ifIndex = i32[w + 6]!;
+    pkt.icmpType = i32[w + 7]!;
+    pkt.icmpCode = i32[w + 8]!;
+    pkt.ipVersion = i32[w + 9]!;
+    pkt.quotedIpVersion = i32[w + 10]!;
+    pkt.quotedProto = i32[w + 11]!;
+    pkt.quotedDstPort = i32[w + 12]!;
+    pkt.quotedSrcPort = i32[w + 13]!;
+    for (let i = 0; i < 16; i++) {
+      pkt.src[i] = u8[at + 56 + i]!;
+      pkt.quotedDst[i] = u8[at + 72 + i]!;
+      pkt.quotedSrc[i] = u8[at + 88 + i]!;
+    }
+    pkt.proto = pkt.ipVersion === 6 ? 58 : 1;
+    this.to.icmp?.(pkt);
   }
 
   private message(at: number, head: number): void {

@@ -60,7 +60,7 @@ export async function runSip(opts: SipRunOptions, handlers: SipRunHandlers): Pro
   const { sipPorts: _p, heuristic: _h, tracker: _t, ...packetOpts } = opts;
   const tick = (sec: number, nsec: number): void => tracker.advance(sec, nsec);
   const run = split
-    ? await runSplit(split, { files: opts.files, sipPorts: opts.sipPorts, heuristic: opts.heuristic, tcpOptions: opts.tcpOptions }, { ...opts, anomalies }, dissector, tick)
+    ? await runSplit(split, { files: opts.files, sipPorts: opts.sipPorts, heuristic: opts.heuristic, tcpOptions: opts.tcpOptions }, { ...opts, anomalies }, { dissector, tick })
     : await runPackets({ ...packetOpts, anomalies, tcp: dissector.tcp }, (pkt) => {
         if (pkt.status !== DecodeStatus.Ok) return;
         if (pkt.proto === 17) dissector.udp(pkt);

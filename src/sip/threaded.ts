@@ -1,10 +1,11 @@
 /**
  * A SIP run on two threads: a worker reads, decodes, reassembles and has the C side dissect
  * (sip/dissect-worker.ts), this thread replays its records into the dissector and tracker that
- * would have seen them in one thread (sip/handoff.ts), tracks and writes. Reading, decoding and
- * the C parse are about a quarter of `calls`' time on one thread, and the second core is
- * otherwise busy only with the garbage collector. The output is byte for byte that of one
- * thread; the tests hold the two to it.
+ * would have seen them in one thread (sip/handoff.ts), tracks and writes. `calls`, `messages`,
+ * `flow` and `analyze` use it (for `analyze` the worker also passes ICMP errors and the packet
+ * count, see dissect-worker.ts). Reading, decoding and the C parse are about a quarter of their
+ * time on one thread, and the second core is otherwise busy only with the garbage collector.
+ * The output is byte for byte that of one thread; the tests hold the two to it.
  *
  * Taken when it can be: captures named as files (standard input belongs to this thread), the C
  * parser built, this module running as built JavaScript (a worker needs a file it can load),
@@ -17,8 +18,8 @@ import type { Anomalies, AnomalyRecord } from '../core/anomalies.js';
 import { StalepinError, type ErrorCode, type ErrorLocation } from '../core/errors.js';
 import type { TcpReassemblyOptions } from '../decode/tcp-reassembly.js';
 import { turnEventLoop, type PacketRunOptions, type PacketRunResult } from '../pipeline/packets.js';
-import type { SipDissector } from './dissector.js';
-import { HandoffReader } from './handoff.js';
+import type { PacketSpanFields } from '../observe/packet-span.js';
+import { HandoffReader, type HandoffTarget } from './handoff.js';
 import { nativeSipParser } from './native-parser.js';
 
 /** What the worker is given. */
@@ -28,6 +29,8 @@ export interface SplitInput {
   sipPorts?: readonly number[];
   heuristic?: boolean;
   tcpOptions?: Omit<TcpReassemblyOptions, 'anomalies'>;
+  /** Relay for LbAnalyzer (ICMP records, ticks every ADVANCE_EVERY packets, the packet span). */
+  analyze?: boolean;
 }
 
 /** What the worker posts at its end: its run (anomalies as a list), or why it has none. */
@@ -35,6 +38,13 @@ export interface SplitOutcome {
   run?: Omit<PacketRunResult, 'anomalies' | 'error'> & { anomalies: AnomalyRecord[]; error?: ErrorFields };
   error?: ErrorFields;
   crash?: string;
+  /** The packets it read (analyze). */
+  span?: PacketSpanFields;
+}
+
+/** What a split run returns: the run, and for `analyze` the packets the reading thread counted. */
+export interface SplitRunResult extends PacketRunResult {
+  span?: PacketSpanFields;
 }
 
 interface ErrorFields {
@@ -68,16 +78,15 @@ export function canSplit(opts: Pick<PacketRunOptions, 'files'>, env: NodeJS.Proc
 const YIELD_MS = 100;
 
 /**
- * Run the worker and replay its records into `dissector` (made with handoffSlots(buffer, 1))
- * and `tick` (the tracker's advance). Returns what runPackets would have.
+ * Run the worker and replay its records into `to.dissector` (made with handoffSlots(buffer, 1)),
+ * `to.tick` (the tracker's advance) and `to.icmp`. Returns what runPackets would have.
  */
 export async function runSplit(
   buffer: SharedArrayBuffer,
   input: Omit<SplitInput, 'buffer'>,
   opts: Pick<PacketRunOptions, 'signal' | 'onProgress'> & { anomalies: Anomalies },
-  dissector: SipDissector,
-  tick: (sec: number, nsec: number) => void,
-): Promise<PacketRunResult> {
+  to: Omit<HandoffTarget, 'progress'>,
+): Promise<SplitRunResult> {
   const worker = new Worker(WORKER, { workerData: { ...input, buffer } satisfies SplitInput });
   let outcome: SplitOutcome | undefined;
   let failure: Error | undefined;
@@ -95,7 +104,7 @@ export async function runSplit(
       resolve();
     });
   });
-  const reader = new HandoffReader(buffer, { dissector, tick, progress: (d, t) => opts.onProgress?.(d, t) });
+  const reader = new HandoffReader(buffer, { ...to, progress: (d, t) => opts.onProgress?.(d, t) });
   const stop = (): void => reader.ring.stop();
   opts.signal?.addEventListener('abort', stop, { once: true });
   if (opts.signal?.aborted) stop();
@@ -123,7 +132,7 @@ export async function runSplit(
   if (o.error !== undefined) throw toError(o.error);
   const { anomalies: found, error, ...rest } = o.run!;
   for (const a of found) opts.anomalies.add(a.name, a.first, a.count);
-  return { ...rest, anomalies: opts.anomalies, ...(error ? { error: toError(error) } : {}) };
+  return { ...rest, anomalies: opts.anomalies, ...(error ? { error: toError(error) } : {}), ...(o.span ? { span: o.span } : {}) };
 }
 
 function toError(e: ErrorFields): StalepinError {

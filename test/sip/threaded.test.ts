@@ -1,6 +1,6 @@
 /**
  * A SIP run split in two threads (sip/threaded.ts) must say exactly what one thread says: the
- * same records, the same anomalies, warnings and errors, the same exit codes. Run through the
+ * same records and reports, the same anomalies, warnings and errors, the same exit codes. Run through the
  * built CLI (a worker needs built JavaScript), with STALEPIN_THREADS=1 against =2 (which fails
  * when the run cannot be split, so a pass means the split path was taken).
  */
@@ -56,6 +56,20 @@ describe.skipIf(why !== undefined)('a SIP run in two threads', () => {
     }
   });
 
+  it('analyze: the same report for every lab case, its captures alone, and every format that reads INVITEs as they come', () => {
+    const cases = readdirSync(labDir).filter((d) => statSync(join(labDir, d)).isDirectory());
+    expect(cases.length).toBeGreaterThan(4);
+    let icmp = 0;
+    for (const d of cases) {
+      const json = same(['analyze', '-f', 'json', join(labDir, d)]);
+      // ICMP errors reach the tracking thread as records of their own.
+      icmp += json.split('icmp-unreachable').length - 1;
+      same(['analyze', '-f', 'markdown', join(labDir, d)]);
+    }
+    expect(icmp).toBeGreaterThan(0);
+    for (const f of labCaptures) same(['analyze', '-f', 'json', f]);
+  });
+
   it('draws the same ladder', () => {
     const f = join(labDir, 'killed', 'lb-any.pcap');
     const callId = run('1', ['calls', '-f', 'csv', f]).out.split('\n')[1]!.split(',')[0]!;
@@ -70,6 +84,7 @@ describe.skipIf(why !== undefined)('a SIP run in two threads', () => {
     for (const f of files) {
       same(['calls', '-f', 'json', f]);
       same(['messages', '-f', 'ndjson', f]);
+      same(['analyze', '-f', 'json', f]);
     }
   }, 300_000);
 
@@ -91,6 +106,17 @@ describe.skipIf(why !== undefined)('a SIP run in two threads', () => {
     same(['calls', notCapture]);
     expect(same(['messages', '-f', 'ndjson', corrupt]).split('\n').length).toBeGreaterThan(10);
     expect(run('2', ['messages', '-f', 'ndjson', corrupt]).err).toMatch(/corrupt from here/);
+    same(['analyze', join(dir, 'missing.pcap')]);
+    same(['analyze', notCapture]);
+    expect(same(['analyze', '-f', 'json', corrupt])).toContain('"packets"');
+    expect(run('2', ['analyze', corrupt]).err).toMatch(/corrupt from here/);
+  });
+
+  it('SIGINT during a split analyze: the report of what was read, and the warning', async () => {
+    const r = await interruptedRun(['analyze', '-f', 'json', '--fail-on', 'never'], readFileSync(join(labDir, 'killed', 'lb-any.pcap')), { STALEPIN_THREADS: '2' });
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^stalepin: warning: interrupted: stopped reading after \d+ bytes/m);
+    expect(r.out).toContain('interrupted: stopped reading after');
   });
 
   it('SIGINT stops the reading thread, and the command says its output is cut short', async () => {
