@@ -53,6 +53,11 @@ export function formatEndpoint(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
+/** The address of an endpoint as formatEndpoint writes it ("ip:port" or "[v6]:port"). */
+export function ipOfEndpoint(e: string): string {
+  return e.startsWith('[') ? e.slice(1, e.indexOf(']')) : e.slice(0, e.lastIndexOf(':'));
+}
+
 /** Split "ip:port", "[v6]:port", or a bare address (port undefined). */
 export function parseEndpoint(text: string): { ip: string; port: number | undefined } | undefined {
   const t = text.trim();

@@ -6,7 +6,7 @@
  * `watch` feeds it live packets and asks for findings as it goes: one implementation.
  */
 import { Anomalies } from '../core/anomalies.js';
-import { formatEndpoint, formatIP } from '../core/address.js';
+import { formatEndpoint, formatIP, ipOfEndpoint } from '../core/address.js';
 import { isIcmpAbout } from '../decode/icmp.js';
 import { DecodeStatus, type Packet } from '../decode/types.js';
 import { SipDissector } from '../sip/dissector.js';
@@ -250,7 +250,7 @@ export class LbAnalyzer {
     return {
       transport: first.transport,
       client,
-      clientIp: client.startsWith('[') ? client.slice(1, client.indexOf(']')) : client.slice(0, client.lastIndexOf(':')),
+      clientIp: ipOfEndpoint(client),
       dst,
       callId: tx.callId,
       at,

@@ -11,7 +11,7 @@
  * - Lost-INVITE records: `maxLostPerFlow` per flow, `maxLostTotal` in all (`droppedLost`).
  * - Addresses heard from: `maxHeard` (`droppedHeard`).
  */
-import { ipv4EndpointKeyOf } from '../core/address.js';
+import { ipOfEndpoint, ipv4EndpointKeyOf } from '../core/address.js';
 import { HeardTable } from './heard.js';
 import type { BackendActivity, Flow, ForwardingHow, InviteRecord, Stamp, TargetUse } from './types.js';
 import { earlier, later, secondsOf, stamp, tOf } from './types.js';
@@ -87,10 +87,18 @@ export interface HostUse {
  * (one backend, every INVITE answered) is this one object. sorted() makes the Flow objects.
  * Comparisons go through the same float seconds as tOf, so the outcome is the Flow's.
  */
+/** Where each time's precision (0-9 digits) sits in FlowRec.precs. */
+const enum P {
+  First = 0,
+  Last = 4,
+  TFirst = 8,
+  TLast = 12,
+  TAns = 16,
+}
+
 class FlowRec {
   transport!: 'udp' | 'tcp';
   client!: string;
-  clientIp!: string;
   dst!: string;
   invites!: number;
   answered!: number;
@@ -103,10 +111,10 @@ class FlowRec {
   callIds!: string | string[];
   firstSec!: number;
   firstNsec!: number;
-  firstP!: number;
   lastSec!: number;
   lastNsec!: number;
-  lastP!: number;
+  /** The precisions of the five times, four bits each (see P). */
+  precs!: number;
   /** Last answered INVITE (lastAnsSec -1: none). */
   lastAnsSec!: number;
   lastAnsNsec!: number;
@@ -118,14 +126,11 @@ class FlowRec {
   tUnanswered!: number;
   tFirstSec!: number;
   tFirstNsec!: number;
-  tFirstP!: number;
   tLastSec!: number;
   tLastNsec!: number;
-  tLastP!: number;
   /** -1: none answered. */
   tAnsSec!: number;
   tAnsNsec!: number;
-  tAnsP!: number;
   more!: TargetUse[] | undefined;
   /**
    * Last INVITE whose target was seen, once there is more than one target. With one it is
@@ -138,30 +143,29 @@ class FlowRec {
   newer!: FlowRec | undefined;
   sameClient!: FlowRec | undefined;
 
-  constructor(transport: 'udp' | 'tcp', client: string, clientIp: string, dst: string, at: Stamp, callId: string) {
-    this.init(transport, client, clientIp, dst, at, callId);
+  constructor(transport: 'udp' | 'tcp', client: string, dst: string, at: Stamp, callId: string) {
+    this.init(transport, client, dst, at, callId);
   }
 
   /** Every field, as for a new flow: a retired record is used again (FlowTable.spare). */
-  init(transport: 'udp' | 'tcp', client: string, clientIp: string, dst: string, at: Stamp, callId: string): this {
+  init(transport: 'udp' | 'tcp', client: string, dst: string, at: Stamp, callId: string): this {
     this.transport = transport;
     this.client = client;
-    this.clientIp = clientIp;
     this.dst = dst;
     this.invites = this.answered = this.unanswered = this.notForwarded = this.lostOmitted = this.calls = 0;
     this.callIds = callId;
     this.firstSec = this.lastSec = at.sec;
     this.firstNsec = this.lastNsec = at.nsec;
-    this.firstP = this.lastP = at.precision;
+    this.precs = (at.precision << P.First) | (at.precision << P.Last);
     this.lastAnsSec = -1;
     this.lastAnsNsec = 0;
     this.target = undefined;
     this.how = 'egress-copy';
     this.tInvites = this.tAnswered = this.tUnanswered = 0;
-    this.tFirstSec = this.tFirstNsec = this.tFirstP = 0;
-    this.tLastSec = this.tLastNsec = this.tLastP = 0;
+    this.tFirstSec = this.tFirstNsec = 0;
+    this.tLastSec = this.tLastNsec = 0;
     this.tAnsSec = -1;
-    this.tAnsNsec = this.tAnsP = 0;
+    this.tAnsNsec = 0;
     this.more = undefined;
     this.lastFwd = undefined;
     this.lost = undefined;
@@ -178,13 +182,22 @@ class FlowRec {
     return this.lost !== undefined || this.lostOmitted > 0 || this.notForwarded > 0;
   }
 
+  /** The precision of one of the times. */
+  p(which: P): number {
+    return (this.precs >> which) & 15;
+  }
+  setP(which: P, precision: number): void {
+    this.precs = (this.precs & ~(15 << which)) | (precision << which);
+  }
+
   /** The Flow this record stands for (new objects; lost records are shared). */
   toFlow(): Flow {
-    const first = stamp(this.firstSec, this.firstNsec, this.firstP);
-    const f = newFlow({ transport: this.transport, client: this.client, clientIp: this.clientIp, dst: this.dst, at: first });
+    const first = stamp(this.firstSec, this.firstNsec, this.p(P.First));
+    const f = newFlow({ transport: this.transport, client: this.client, clientIp: ipOfEndpoint(this.client), dst: this.dst, at: first });
     // Equal times share one Stamp (read-only everywhere): a flow with one backend and one call
     // has the same first and last time for itself, its target and its last forwarding.
-    const last = same(first, this.lastSec, this.lastNsec, this.lastP) ? first : stamp(this.lastSec, this.lastNsec, this.lastP);
+    const lastP = this.p(P.Last);
+    const last = same(first, this.lastSec, this.lastNsec, lastP) ? first : stamp(this.lastSec, this.lastNsec, lastP);
     f.last = last;
     f.invites = this.invites;
     f.answered = this.answered;
@@ -201,15 +214,15 @@ class FlowRec {
         invites: this.tInvites,
         answered: this.tAnswered,
         unanswered: this.tUnanswered,
-        first: shared(first, last, this.tFirstSec, this.tFirstNsec, this.tFirstP),
-        last: shared(first, last, this.tLastSec, this.tLastNsec, this.tLastP),
-        lastAnswered: this.tAnsSec < 0 ? undefined : shared(first, last, this.tAnsSec, this.tAnsNsec, this.tAnsP),
+        first: shared(first, last, this.tFirstSec, this.tFirstNsec, this.p(P.TFirst)),
+        last: shared(first, last, this.tLastSec, this.tLastNsec, this.p(P.TLast)),
+        lastAnswered: this.tAnsSec < 0 ? undefined : shared(first, last, this.tAnsSec, this.tAnsNsec, this.p(P.TAns)),
       });
       if (this.more !== undefined) for (const u of this.more) f.targets.push({ ...u });
     }
     if (this.lastFwd !== undefined) f.lastForwarded = { ...this.lastFwd };
     else if (this.target !== undefined) {
-      const at = shared(first, last, this.tLastSec, this.tLastNsec, this.tLastP);
+      const at = shared(first, last, this.tLastSec, this.tLastNsec, this.p(P.TLast));
       f.lastForwarded = { target: this.target, at, t: tOf(at) };
     }
     return f;
@@ -223,8 +236,8 @@ function shared(a: Stamp, b: Stamp, sec: number, nsec: number, p: number): Stamp
   return same(a, sec, nsec, p) ? a : same(b, sec, nsec, p) ? b : stamp(sec, nsec, p);
 }
 
-/** Spare records kept at most: more than one sweep (every 1024 INVITEs) retires. */
-const MAX_SPARE = 4096;
+/** Spare records kept at most: as many as one sweep (every 1024 INVITEs) can retire. */
+const MAX_SPARE = 1024;
 
 export class FlowTable {
   /** Live flows by client address (flows of one client to other addresses or over the other transport are chained). */
@@ -304,7 +317,7 @@ export class FlowTable {
         this.droppedFlows++;
         return;
       }
-      f = this.spare.pop()?.init(o.transport, o.client, o.clientIp, o.dst, at, o.callId) ?? new FlowRec(o.transport, o.client, o.clientIp, o.dst, at, o.callId);
+      f = this.spare.pop()?.init(o.transport, o.client, o.dst, at, o.callId) ?? new FlowRec(o.transport, o.client, o.dst, at, o.callId);
       f.sameClient = this.live.get(o.client);
       this.live.set(o.client, f);
       this.liveCount++;
@@ -313,12 +326,12 @@ export class FlowTable {
       if (t < secondsOf(f.firstSec, f.firstNsec)) {
         f.firstSec = at.sec;
         f.firstNsec = at.nsec;
-        f.firstP = at.precision;
+        f.setP(P.First, at.precision);
       }
       if (t > secondsOf(f.lastSec, f.lastNsec)) {
         f.lastSec = at.sec;
         f.lastNsec = at.nsec;
-        f.lastP = at.precision;
+        f.setP(P.Last, at.precision);
       }
       this.noteCallId(f, o.callId);
     }
@@ -382,17 +395,18 @@ export class FlowTable {
         f.how = how;
         f.tFirstSec = f.tLastSec = at.sec;
         f.tFirstNsec = f.tLastNsec = at.nsec;
-        f.tFirstP = f.tLastP = at.precision;
+        f.setP(P.TFirst, at.precision);
+        f.setP(P.TLast, at.precision);
       } else {
         if (t < secondsOf(f.tFirstSec, f.tFirstNsec)) {
           f.tFirstSec = at.sec;
           f.tFirstNsec = at.nsec;
-          f.tFirstP = at.precision;
+          f.setP(P.TFirst, at.precision);
         }
         if (t > secondsOf(f.tLastSec, f.tLastNsec)) {
           f.tLastSec = at.sec;
           f.tLastNsec = at.nsec;
-          f.tLastP = at.precision;
+          f.setP(P.TLast, at.precision);
         }
       }
       f.tInvites++;
@@ -402,14 +416,14 @@ export class FlowTable {
         if (f.tAnsSec < 0 || t > secondsOf(f.tAnsSec, f.tAnsNsec)) {
           f.tAnsSec = at.sec;
           f.tAnsNsec = at.nsec;
-          f.tAnsP = at.precision;
+          f.setP(P.TAns, at.precision);
         }
       } else f.tUnanswered++;
       return;
     }
     // A second backend for one flow: rare (a failover), so plain records.
     if (f.lastFwd === undefined) {
-      const last = stamp(f.tLastSec, f.tLastNsec, f.tLastP);
+      const last = stamp(f.tLastSec, f.tLastNsec, f.p(P.TLast));
       f.lastFwd = { target: f.target, at: last, t: tOf(last) };
     }
     if (t > f.lastFwd.t) f.lastFwd = { target, at, t };

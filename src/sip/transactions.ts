@@ -541,7 +541,7 @@ function keepInto(k: TxKey, into: TxKey): TxKey {
 }
 
 /** Finished transactions kept for reuse at most: more than expire() finishes between two new ones. */
-const MAX_SPARE_TX = 4096;
+const MAX_SPARE_TX = 1024;
 
 /** Method slot of the key of an ACK that matched no INVITE (an ACK for a 2xx). */
 const ACK_ONLY = 'ACK\0';
