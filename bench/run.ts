@@ -112,6 +112,7 @@ for (const [label, file] of [
     `analyze pcap ${size}`,
     [
       { tool: 'stalepin analyze', argv: [...stalepin, 'analyze', '--quiet', '--format', 'json', '-o', '/dev/null', '--fail-on', 'never', pcap] },
+      { tool: 'stalepin analyze, one thread', argv: [...oneThread, ...stalepin, 'analyze', '--quiet', '--format', 'json', '-o', '/dev/null', '--fail-on', 'never', pcap] },
       { tool: 'stalepin analyze, JavaScript parser only', argv: [...jsOnly, ...stalepin, 'analyze', '--quiet', '--format', 'json', '-o', '/dev/null', '--fail-on', 'never', pcap] },
       peer('sngrep -I -N -q', ['sngrep', '-I', pcap, '-N', '-q']),
       peer('tshark INVITE fields', ['tshark', '-r', pcap, '-Y', 'sip.Method == "INVITE"', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'sip.Call-ID']),
@@ -143,9 +144,9 @@ every SIP datagram seen arriving and forwarded, RTP-sized noise, one backend ter
 ${packets} packets; the pcapng is the same capture converted by \`editcap -F pcapng\`.
 
 SIP parser: ${sipParserKind() === 'c' ? "the C fast path (native/sip) with the JavaScript parser for the messages it declines; the rows \"JavaScript parser only\" run the same command with STALEPIN_SIP_PARSER=js" : 'JavaScript only (the C module native/sip was not built)'}.
-\`calls\` reads, decodes and parses on a second thread (src/sip/threaded.ts; it needs the C parser, so
-the JavaScript-only row runs on one thread); the row "one thread" runs it with STALEPIN_THREADS=1.
-\`analyze\` runs on one thread.
+\`calls\` and \`analyze\` read, decode and parse on a second thread (src/sip/threaded.ts; it needs the C
+parser, so the JavaScript-only rows run on one thread); the rows "one thread" run them with
+STALEPIN_THREADS=1.
 
 The "floor" rows are not a tool (bench/scan-floor.mjs): stalepin's own reader and decoder, the
 dissector's skipping of byte-identical copies, and one JavaScript loop over the header bytes of
