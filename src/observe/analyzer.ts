@@ -263,7 +263,6 @@ export class LbAnalyzer {
   }
 }
 
-
 /**
  * The copy that arrived from the client: the earliest by capture time. Not the first in file
  * order: a multi-interface pcapng (dumpcap on each balancer interface) interleaves interfaces

@@ -79,14 +79,6 @@ export interface HostUse {
   lastT: number;
 }
 
-/**
- * A flow while it is in the table. A Flow holds four Stamp objects, a Map of targets and a
- * record per target; at 400 new client ports a second and a 152 s idle window that was about
- * 1 KB for each of 55,000 live flows. Here times are kept as their seconds and nanoseconds
- * (small integers, stored in the object itself) and the first target inline, so the usual flow
- * (one backend, every INVITE answered) is this one object. sorted() makes the Flow objects.
- * Comparisons go through the same float seconds as tOf, so the outcome is the Flow's.
- */
 /** Where each time's precision (0-9 digits) sits in FlowRec.precs. */
 const enum P {
   First = 0,
@@ -96,6 +88,14 @@ const enum P {
   TAns = 16,
 }
 
+/**
+ * A flow while it is in the table. A Flow holds four Stamp objects, a Map of targets and a
+ * record per target; at 400 new client ports a second and a 152 s idle window that was about
+ * 1 KB for each of 55,000 live flows. Here times are kept as their seconds and nanoseconds
+ * (small integers, stored in the object itself) and the first target inline, so the usual flow
+ * (one backend, every INVITE answered) is this one object. sorted() makes the Flow objects.
+ * Comparisons go through the same float seconds as tOf, so the outcome is the Flow's.
+ */
 class FlowRec {
   transport!: 'udp' | 'tcp';
   client!: string;
