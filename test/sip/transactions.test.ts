@@ -647,6 +647,13 @@ describe('SipTracker: finished transactions used again', () => {
       const o: MsgOpts = { callId: `reuse-${i}`, branch: `z9hG4bKr${i}` };
       const kind = Math.floor(rnd() * 7);
       steps.push({ t, src: CLIENT, dst: BACKEND, msg: request(o) });
+      // Every third INVITE also seen leaving a proxy that added its own Via (an alias key), and
+      // again at a third hop (past maxCopies 2: the hops are then listed as they come).
+      if (i % 3 === 0) {
+        const proxied: MsgOpts = { ...o, extraVia: [`SIP/2.0/UDP 203.0.113.30:5060;branch=z9hG4bKp${i}`] };
+        steps.push({ t: t + 0.001, src: PROXY, dst: BACKEND, msg: request(proxied) });
+        steps.push({ t: t + 0.002, src: PROXY, dst: LB_SNAT, msg: request(proxied) });
+      }
       if (kind === 0) continue; // never answered: timer B
       steps.push({ t: t + 0.01, src: BACKEND, dst: CLIENT, msg: response(100, o) });
       if (kind === 1) {
@@ -695,7 +702,7 @@ describe('SipTracker: finished transactions used again', () => {
   // The last: INVITEs end fast and other requests linger long, so the oldest live transaction,
   // which the bound evicts, is often one still queued to linger (a queue entry left behind).
   const quick = { timerBNs: 2e9, timerCNs: 3e9, lingerNs: 2e9, ackedLingerNs: 0.5e9, nonInviteLingerNs: 30e9 };
-  for (const opts of [{}, { inviteOnly: true, calls: false }, { maxTransactions: 300 }, { ...quick, maxTransactions: 40 }, quick] as Partial<TrackerOptions>[]) {
+  for (const opts of [{}, { inviteOnly: true, calls: false }, { maxTransactions: 300 }, { ...quick, maxTransactions: 40 }, quick, { maxCopies: 2 }] as Partial<TrackerOptions>[]) {
     it(`emits the same as a tracker that makes a new one each time (${JSON.stringify(opts)})`, () => {
       const steps = traffic(7);
       const reused = drive(steps, opts, 400);
