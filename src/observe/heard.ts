@@ -37,7 +37,8 @@ export class HeardTable {
 
   /**
    * `address` sent a message at (sec, nsec). `key` must be ipv4EndpointKeyOf(address) (the
-   * dissector has it from the packet's bytes): -1 for anything but an IPv4 endpoint. False when the address is new and the table is full (nothing was recorded).
+   * dissector has it from the packet's bytes): -1 for anything but an IPv4 endpoint. False
+   * when the address is new and the table is full (nothing was recorded).
    */
   heard(address: string, key: number, sec: number, nsec: number, precision: number): boolean {
     const stored = key >= 0 ? key + 1 : this.idOf(address, true);
