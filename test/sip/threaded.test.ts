@@ -1,8 +1,8 @@
 /**
  * A SIP run split in two threads (sip/threaded.ts) must say exactly what one thread says: the
- * same records and reports, the same anomalies, warnings and errors, the same exit codes. Run through the
- * built CLI (a worker needs built JavaScript), with STALEPIN_THREADS=1 against =2 (which fails
- * when the run cannot be split, so a pass means the split path was taken).
+ * same records and reports, the same anomalies, warnings and errors, the same exit codes. Run
+ * through the built CLI (a worker needs built JavaScript), with STALEPIN_THREADS=1 against =2
+ * (which fails when the run cannot be split, so a pass means the split path was taken).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
