@@ -120,7 +120,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
           split,
           { files: captures, sipPorts: opts.sipPorts, analyze: true },
           { anomalies, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) },
-          { dissector: analyzer.dissector, tick: (sec, nsec) => analyzer.tick(sec, nsec), icmp: (pkt) => analyzer.icmpPacket(pkt) },
+          { dissector: analyzer.dissector, tick: (sec, nsec) => analyzer.tick(sec, nsec), icmp: (pkt) => analyzer.icmp(pkt) },
         )
       : await runPackets(
           {

@@ -135,13 +135,10 @@ export class LbAnalyzer {
 
   /**
    * The parts of packet() a split run's reading thread did not do itself (sip/threaded.ts):
-   * capture time for the timers, an ICMP packet, and at the end the packets it counted.
+   * capture time for the timers and, at the end, the packets it counted (ICMP goes to icmp()).
    */
   tick(sec: number, nsec: number): void {
     this.tracker.advance(sec, nsec);
-  }
-  icmpPacket(pkt: Packet): void {
-    this.icmp(pkt);
   }
   addPackets(span: PacketSpanFields): void {
     this.span.merge(span);
@@ -159,7 +156,8 @@ export class LbAnalyzer {
     this.tracker.track(msg, ctx);
   }
 
-  private icmp(pkt: Packet): void {
+  /** An ICMP(v6) error that quotes a datagram (packet() passes these; so does a split run). */
+  icmp(pkt: Packet): void {
     if (pkt.quotedProto !== 17 && pkt.quotedProto !== 6) return;
     const n = pkt.quotedIpVersion === 6 ? 16 : 4;
     const about = formatEndpoint(formatIP(pkt.quotedDst, 0, n), pkt.quotedDstPort);

@@ -392,8 +392,9 @@ class LiveList<T extends Linked<T>> {
 /**
  * FIFO of items with non-decreasing deadlines (each queue has one fixed delay). push() returns
  * an absolute slot number so an item can be removed early without searching. Each item carries
- * a tag, read from `tag` after pop(): a call's row is queued with the call's id, since the row
- * may belong to another call by the time the deadline comes.
+ * a tag, read from `tag` after pop(): a call's row is queued with the call's id and a
+ * transaction with its own, since by the time the deadline comes the row may belong to another
+ * call and the object to another transaction.
  */
 class Fifo<T> {
   constructor(private readonly due: Due) {}
@@ -408,7 +409,7 @@ class Fifo<T> {
   private base = 0;
   /** The tag of the item pop() returned last. */
   tag = 0;
-  push(item: T, deadline: number, tag = 0): number {
+  push(item: T, deadline: number, tag: number): number {
     if (deadline < this.due.next) this.due.next = deadline;
     if (this.count > this.mask) this.grow();
     const i = (this.head + this.count) & this.mask;
