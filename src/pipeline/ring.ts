@@ -7,8 +7,9 @@
  * Records are 8-byte aligned and never wrap: one that does not fit before the end goes to the
  * start, after a WRAP word where there was room for one. Positions are byte offsets in the data
  * area; the ring is empty when the two are equal, so the writer never fills it to the last
- * byte. Each side publishes its position with an atomic store and a notify, in batches: the
- * writer when it has written PUBLISH_BYTES or must wait, the reader when it has read a batch.
+ * byte. Each side publishes its position with an atomic store, in batches (the writer when it
+ * has written PUBLISH_BYTES or must wait, the reader when it has read a batch), and notifies
+ * only when the other side has said it waits.
  */
 
 /** Control words before the data area (int32 each, 8 of them). */
@@ -19,6 +20,10 @@ const enum Ctl {
   Closed = 2,
   /** The reader asks the writer to stop (an interrupted run). */
   Stop = 3,
+  /** The writer waits for room (1): only then does a release need a notify. */
+  WriterWaits = 4,
+  /** The reader waits for records (1): only then does a publish need a notify. */
+  ReaderWaits = 5,
 }
 
 /** Where the data area starts in the buffer. */
@@ -77,8 +82,11 @@ export class RingWriter extends RingViews {
       const at = this.tryReserve(bytes);
       if (at >= 0) return at;
       this.publish();
-      // On the position tryReserve saw: if the reader moved since, this returns at once.
+      // Said before waiting, on the position tryReserve saw: a reader that moved after this
+      // store sees it and notifies, one that moved before makes the wait return at once.
+      Atomics.store(this.ctl, Ctl.WriterWaits, 1);
       Atomics.wait(this.ctl, Ctl.Read, this.seenRead, 1000);
+      Atomics.store(this.ctl, Ctl.WriterWaits, 0);
     }
   }
 
@@ -114,7 +122,8 @@ export class RingWriter extends RingViews {
     if (this.published === this.w) return;
     this.published = this.w;
     Atomics.store(this.ctl, Ctl.Write, this.w);
-    Atomics.notify(this.ctl, Ctl.Write);
+    // A notify takes a lock in V8 even with no one waiting: 70 ms of a 1 GB run in the profile.
+    if (Atomics.load(this.ctl, Ctl.ReaderWaits) === 1) Atomics.notify(this.ctl, Ctl.Write);
   }
 
   /** No more records. */
@@ -162,7 +171,7 @@ export class RingReader extends RingViews {
   /** Give the space read so far back to the writer. */
   release(): void {
     Atomics.store(this.ctl, Ctl.Read, this.r);
-    Atomics.notify(this.ctl, Ctl.Read);
+    if (Atomics.load(this.ctl, Ctl.WriterWaits) === 1) Atomics.notify(this.ctl, Ctl.Read);
   }
 
   /** Wait (without blocking the event loop) until the writer publishes or closes. */
@@ -170,8 +179,11 @@ export class RingReader extends RingViews {
     const seen = Atomics.load(this.ctl, Ctl.Write);
     if (seen !== this.r || Atomics.load(this.ctl, Ctl.Closed) === 1) return;
     this.release();
+    // As the writer's reserve(): said before the wait's value is checked.
+    Atomics.store(this.ctl, Ctl.ReaderWaits, 1);
     const res = waitAsync(this.ctl, Ctl.Write, seen, 1000);
     if (res.async) await res.value;
+    Atomics.store(this.ctl, Ctl.ReaderWaits, 0);
   }
 
   /** Ask the writer to stop. */

@@ -1,5 +1,11 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { newRingBuffer, RingReader, RingWriter } from '../../src/pipeline/ring.js';
+
+const builtRing = join(resolve(__dirname, '..', '..'), 'dist', 'pipeline', 'ring.js');
 
 /** A deterministic stream of sizes: small, large, and ones that end exactly at the ring's end. */
 function* sizes(seed: number): Generator<number> {
@@ -117,4 +123,55 @@ describe('RingWriter / RingReader', () => {
     const w = new RingWriter(newRingBuffer(1024), 1024);
     expect(() => w.tryReserve(600)).toThrow(/larger than half/);
   });
+
+  // A worker needs JavaScript it can load: the built module (npm test builds it first).
+  it.skipIf(!existsSync(builtRing))('wakes a waiting side at once: a writer in another thread waits for room, the reader for records', async () => {
+    const cap = 1024;
+    const n = 400;
+    const sab = newRingBuffer(cap);
+    // First the reader pauses after every 7 records, so the writer fills the ring (15 records)
+    // and waits for room; then the writer pauses after every 10, so the reader catches up and
+    // waits for records. A side woken only by its wait's 1 s timeout, not by the other's
+    // notify, would take tens of seconds.
+    const worker = new Worker(
+      `const { workerData } = require('node:worker_threads');
+      import(workerData.ring).then(({ RingWriter }) => {
+        const w = new RingWriter(workerData.sab, workerData.cap);
+        const nap = new Int32Array(new SharedArrayBuffer(4));
+        for (let i = 0; i < workerData.n; i++) {
+          const at = w.reserve(64);
+          w.i32[at >> 2] = 1;
+          w.i32[(at >> 2) + 1] = i;
+          w.commit(at, 64);
+          if (i >= workerData.n / 2 && i % 10 === 9) {
+            w.publish();
+            Atomics.wait(nap, 0, 0, 2);
+          }
+        }
+        w.close();
+      });`,
+      { eval: true, workerData: { ring: pathToFileURL(builtRing).href, sab, cap, n } },
+    );
+    const r = new RingReader(sab, cap);
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const started = performance.now();
+    let waits = 0;
+    for (let i = 0; i < n; ) {
+      const at = r.next();
+      if (at < 0) {
+        waits++;
+        await r.wait();
+        continue;
+      }
+      expect(r.i32[(at >> 2) + 1]).toBe(i);
+      r.advance(64);
+      if (++i < n / 2 && i % 7 === 0) {
+        r.release();
+        Atomics.wait(nap, 0, 0, 2);
+      }
+    }
+    await new Promise((done) => worker.once('exit', done));
+    expect(waits).toBeGreaterThan(10);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  }, 60_000);
 });
