@@ -786,6 +786,44 @@ static napi_value dissect_js(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * unintern(slots, slot): empty the intern-table entries that slot's parse filled (its misses),
+ * for a message whose strings JavaScript will never make: a split `analyze` drops the messages
+ * its tracker would ignore on the reading thread (src/sip/handoff.ts), and a later hit on such
+ * an entry would hand the tracking thread a string it never stored. Hits changed nothing.
+ */
+static napi_value unintern_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_typedarray_type stype;
+  size_t slength;
+  void *sdata;
+  int32_t slot;
+  Env *st = env_state(env);
+  if (st == NULL || argc < 2 || napi_get_typedarray_info(env, argv[0], &stype, &slength, &sdata, NULL, NULL) != napi_ok || stype != napi_uint8_array ||
+      slength != SLOTS_BYTES || ((uintptr_t)sdata & 3) != 0 || napi_get_value_int32(env, argv[1], &slot) != napi_ok || slot < 0 || slot >= RECENT) {
+    napi_throw_type_error(env, NULL, "unintern: (slots, slot number) after setOutput");
+    return NULL;
+  }
+  const int32_t *o = (const int32_t *)((uint8_t *)sdata + SLOTS_OUT) + (size_t)slot * O_SIZE;
+  if (o[O_STATUS] != OK) return NULL;
+  int32_t codes[3 + 3 * MAX_VIA];
+  int n = 0;
+  codes[n++] = o[O_CALLID_CODE];
+  codes[n++] = o[O_FROMTAG_CODE];
+  codes[n++] = o[O_TOTAG_CODE];
+  for (int32_t i = 0; i < o[O_VIA_COUNT] && i < MAX_VIA; i++) {
+    const int32_t *h = o + O_VIA + i * VIA_INTS;
+    codes[n++] = h[10];
+    codes[n++] = h[11];
+    codes[n++] = h[12];
+  }
+  for (int i = 0; i < n; i++)
+    if (codes[i] >= 0 && (codes[i] & CODE_HIT) == 0) st->len[codes[i]] = -1;
+  return NULL;
+}
+
 static napi_value slots_size(napi_env env, napi_callback_info info) {
   napi_value r;
   CHECK(napi_create_int32(env, SLOTS_BYTES, &r));
@@ -817,7 +855,7 @@ NAPI_MODULE_INIT() {
   static const struct {
     const char *name;
     napi_callback cb;
-  } api[] = {{"parse", parse_js}, {"setOutput", set_output}, {"outputSize", output_size}, {"dissect", dissect_js}, {"slotsSize", slots_size}, {"internSlots", intern_slots}, {"handoffMax", handoff_max}};
+  } api[] = {{"parse", parse_js}, {"setOutput", set_output}, {"outputSize", output_size}, {"dissect", dissect_js}, {"slotsSize", slots_size}, {"internSlots", intern_slots}, {"handoffMax", handoff_max}, {"unintern", unintern_js}};
   for (size_t i = 0; i < sizeof api / sizeof api[0]; i++) {
     napi_value fn;
     if (napi_create_function(env, api[i].name, NAPI_AUTO_LENGTH, api[i].cb, NULL, &fn) != napi_ok ||

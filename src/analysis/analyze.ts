@@ -111,16 +111,21 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     // An all-answered flow idle for longer than the tracker remembers it cannot be pinned.
     limits: { idleS: opts.udpTimeoutS + opts.timerBNs / 1e9 },
     ...(opts.onInvite ? { onInvite: opts.onInvite } : {}),
-    ...(split ? { slots: handoffSlots(split, 1) } : {}),
+    ...(split ? { slots: handoffSlots(split, 1), heardElsewhere: true } : {}),
   });
   let error: StalepinError | undefined;
   if (captures.length) {
     const run: SplitRunResult = split
       ? await runSplit(
           split,
-          { files: captures, sipPorts: opts.sipPorts, analyze: true },
+          { files: captures, sipPorts: opts.sipPorts, analyze: { maxHeard: analyzer.flows.maxHeard } },
           { anomalies, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) },
-          { dissector: analyzer.dissector, tick: (sec, nsec) => analyzer.tick(sec, nsec), icmp: (pkt) => analyzer.icmp(pkt) },
+          {
+            dissector: analyzer.dissector,
+            tick: (sec, nsec) => analyzer.tick(sec, nsec),
+            icmp: (pkt) => analyzer.icmp(pkt),
+            ignored: (sec, nsec) => analyzer.ignored(sec, nsec),
+          },
         )
       : await runPackets(
           {
@@ -134,6 +139,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
           (pkt) => analyzer.packet(pkt),
         );
     if (run.span) analyzer.addPackets(run.span);
+    if (run.heard) analyzer.flows.adoptHeard(run.heard);
     analyzer.finish();
     warnings.push(...run.warnings);
     error = run.error;

@@ -33,6 +33,11 @@ export interface AnalyzerOptions {
   limits?: Partial<FlowLimits>;
   /** The dissector's slots, when a split run shares them with its reading thread (sip/handoff.ts). */
   slots?: Uint8Array;
+  /**
+   * A split run's reading thread keeps the heard-from table (sip/handoff.ts): message() leaves
+   * it alone, and FlowTable.adoptHeard() takes that thread's at the end.
+   */
+  heardElsewhere?: boolean;
   /** Called for each classified INVITE transaction (watch uses it for early findings; the HTML timeline bins it). */
   onInvite?: (client: string, target: string | undefined, answered: boolean, info: InviteInfo) => void;
   /**
@@ -78,11 +83,13 @@ export class LbAnalyzer {
   readonly counts: AnalyzerCounts = { packets: 0, sipMessages: 0, inviteTransactions: 0, unansweredInvites: 0, filteredOut: 0, lateCopies: 0 };
   private readonly span = new PacketSpan();
   private readonly windowS: number;
+  private readonly heardElsewhere: boolean;
 
   constructor(private readonly opts: AnalyzerOptions = {}) {
     this.anomalies = opts.anomalies ?? new Anomalies();
     this.flows = new FlowTable({ ...defaultFlowLimits, ...opts.limits });
     this.windowS = (opts.forwardWindowNs ?? 500e6) / 1e9;
+    this.heardElsewhere = opts.heardElsewhere ?? false;
     this.tracker = new SipTracker({
       anomalies: this.anomalies,
       timerBNs: opts.timerBNs,
@@ -152,8 +159,19 @@ export class LbAnalyzer {
 
   private message(msg: SipMessage, ctx: SipContext, _st: SipParseStatus): void {
     this.counts.sipMessages++;
-    this.flows.heard(ctx.src, ctx.sec, ctx.nsec, ctx.precision, ctx.srcKey);
+    if (!this.heardElsewhere) this.flows.heard(ctx.src, ctx.sec, ctx.nsec, ctx.precision, ctx.srcKey);
     this.tracker.track(msg, ctx);
+  }
+
+  /**
+   * A UDP message at (sec, nsec) that the tracker would ignore, which a split run's reading
+   * thread kept to itself (sip/handoff.ts, Rec.Ignored; that thread heard from its source):
+   * counted as the dissector, message() and the tracker would have.
+   */
+  ignored(sec: number, nsec: number): void {
+    this.dissector.stats.udpMessages++;
+    this.counts.sipMessages++;
+    this.tracker.ignored(sec, nsec);
   }
 
   /** An ICMP(v6) error that quotes a datagram (packet() passes these; so does a split run). */

@@ -12,7 +12,7 @@
  * - Addresses heard from: `maxHeard` (`droppedHeard`).
  */
 import { ipOfEndpoint, ipv4EndpointKeyOf } from '../core/address.js';
-import { HeardTable } from './heard.js';
+import { HeardTable, type HeardFields } from './heard.js';
 import type { BackendActivity, Flow, ForwardingHow, InviteRecord, Stamp, TargetUse } from './types.js';
 import { earlier, later, secondsOf, stamp, tOf } from './types.js';
 
@@ -258,12 +258,11 @@ export class FlowTable {
   /** INVITE counts per destination address (for backends captured directly). */
   readonly byDst = new Map<string, { invites: number; unanswered: number }>();
   readonly hosts = new Map<string, Map<string, HostUse>>();
-  private readonly heardTable: HeardTable;
+  private heardTable: HeardTable;
   private lostTotal = 0;
   private sinceSweep = 0;
   droppedFlows = 0;
   droppedLost = 0;
-  droppedHeard = 0;
   flowsRetired = 0;
 
   constructor(private readonly limits: FlowLimits = defaultFlowLimits) {
@@ -479,7 +478,25 @@ export class FlowTable {
    * when the caller has it (-1: not an IPv4 endpoint), else it is worked out from the text.
    */
   heard(address: string, sec: number, nsec: number, precision: number, key = ipv4EndpointKeyOf(address)): void {
-    if (!this.heardTable.heard(address, key, sec, nsec, precision)) this.droppedHeard++;
+    this.heardTable.heard(address, key, sec, nsec, precision);
+  }
+
+  /** The bound on addresses heard from. */
+  get maxHeard(): number {
+    return this.limits.maxHeard;
+  }
+
+  /** Sightings not recorded: new addresses once `maxHeard` were held. */
+  get droppedHeard(): number {
+    return this.heardTable.dropped;
+  }
+
+  /**
+   * Take the table a split run's reading thread kept (sip/handoff.ts) in place of this one,
+   * which heard nothing: it heard every message this table would have, in the same order.
+   */
+  adoptHeard(f: HeardFields): void {
+    this.heardTable = HeardTable.fromFields(f, this.limits.maxHeard);
   }
 
   icmpUnreachable(about: string, from: string, type: number, code: number, at: Stamp): void {

@@ -15,6 +15,22 @@ import { ipv4EndpointKeyOf } from '../core/address.js';
 /** Slots at first (a power of two). */
 const FIRST_SLOTS = 1024;
 
+/** A table as it crosses threads: a split `analyze` keeps it on its reading thread (sip/handoff.ts). */
+export interface HeardFields {
+  size: number;
+  keys: Float64Array;
+  firstSec: Float64Array;
+  lastSec: Float64Array;
+  count: Float64Array;
+  firstNsec: Int32Array;
+  lastNsec: Int32Array;
+  precision: Uint8Array;
+  /** The text addresses, in the order of their ids. */
+  texts: string[];
+  /** Sightings not recorded: new addresses once the table was full. */
+  dropped: number;
+}
+
 export class HeardTable {
   /** Rows in use. */
   size = 0;
@@ -23,17 +39,52 @@ export class HeardTable {
    * Per slot: the key, stored as key + 1 for an IPv4 endpoint (>= 1) and -(id + 1) for an
    * address with an id (<= -1); 0 is an empty slot.
    */
-  private keys = new Float64Array(FIRST_SLOTS);
-  firstSec = new Float64Array(FIRST_SLOTS);
-  lastSec = new Float64Array(FIRST_SLOTS);
-  count = new Float64Array(FIRST_SLOTS);
-  firstNsec = new Int32Array(FIRST_SLOTS);
-  lastNsec = new Int32Array(FIRST_SLOTS);
-  precision = new Uint8Array(FIRST_SLOTS);
+  private keys: Float64Array = new Float64Array(FIRST_SLOTS);
+  firstSec: Float64Array = new Float64Array(FIRST_SLOTS);
+  lastSec: Float64Array = new Float64Array(FIRST_SLOTS);
+  count: Float64Array = new Float64Array(FIRST_SLOTS);
+  firstNsec: Int32Array = new Int32Array(FIRST_SLOTS);
+  lastNsec: Int32Array = new Int32Array(FIRST_SLOTS);
+  precision: Uint8Array = new Uint8Array(FIRST_SLOTS);
   /** Ids of the addresses that are not IPv4 endpoints. */
   private readonly ids = new Map<string, number>();
 
+  /** Sightings heard() did not record (a new address, the table full). */
+  dropped = 0;
+
   constructor(private readonly max: number) {}
+
+  fields(): HeardFields {
+    return {
+      size: this.size,
+      keys: this.keys,
+      firstSec: this.firstSec,
+      lastSec: this.lastSec,
+      count: this.count,
+      firstNsec: this.firstNsec,
+      lastNsec: this.lastNsec,
+      precision: this.precision,
+      texts: [...this.ids.keys()],
+      dropped: this.dropped,
+    };
+  }
+
+  /** The table whose fields() these are (the columns are taken, not copied). */
+  static fromFields(f: HeardFields, max: number): HeardTable {
+    const t = new HeardTable(max);
+    t.size = f.size;
+    t.mask = f.keys.length - 1;
+    t.keys = f.keys;
+    t.firstSec = f.firstSec;
+    t.lastSec = f.lastSec;
+    t.count = f.count;
+    t.firstNsec = f.firstNsec;
+    t.lastNsec = f.lastNsec;
+    t.precision = f.precision;
+    for (let id = 0; id < f.texts.length; id++) t.ids.set(f.texts[id]!, id);
+    t.dropped = f.dropped;
+    return t;
+  }
 
   /**
    * `address` sent a message at (sec, nsec). `key` must be ipv4EndpointKeyOf(address) (the
@@ -42,10 +93,16 @@ export class HeardTable {
    */
   heard(address: string, key: number, sec: number, nsec: number, precision: number): boolean {
     const stored = key >= 0 ? key + 1 : this.idOf(address, true);
-    if (stored === 0) return false;
+    if (stored === 0) {
+      this.dropped++;
+      return false;
+    }
     let i = this.slot(stored);
     if (this.keys[i] === 0) {
-      if (this.size >= this.max) return false;
+      if (this.size >= this.max) {
+        this.dropped++;
+        return false;
+      }
       // At most 4/5 full: probes stay short, and the default bound (200,000) fits in 2^18 slots.
       if ((this.size + 1) * 5 > (this.mask + 1) * 4) {
         this.grow();

@@ -17,7 +17,7 @@ import { HandoffWriter } from './handoff.js';
 import type { SplitInput, SplitOutcome } from './threaded.js';
 
 const input = workerData as SplitInput;
-const writer = new HandoffWriter(input.buffer);
+const writer = new HandoffWriter(input.buffer, input.analyze);
 const span = new PacketSpan();
 let outcome: SplitOutcome;
 try {
@@ -45,12 +45,17 @@ try {
     input.analyze ? (pkt) => analyzePacket(pkt, dissector) : (pkt) => sipPacket(pkt, dissector),
   );
   const { anomalies: _a, error, ...rest } = run;
-  outcome = { run: { ...rest, anomalies: anomalies.list(), ...(error ? { error: errorFields(error) } : {}) }, ...(input.analyze ? { span: span.fields() } : {}) };
+  outcome = {
+    run: { ...rest, anomalies: anomalies.list(), ...(error ? { error: errorFields(error) } : {}) },
+    ...(input.analyze ? { span: span.fields(), heard: writer.heardFields() } : {}),
+  };
 } catch (e) {
   outcome = e instanceof StalepinError ? { error: errorFields(e) } : { crash: e instanceof Error ? (e.stack ?? e.message) : String(e) };
 }
 writer.end();
-parentPort!.postMessage(outcome);
+// The heard-from columns are moved, not copied (about 10 MB at the table's bound).
+const h = outcome.heard;
+parentPort!.postMessage(outcome, h ? [h.keys, h.firstSec, h.lastSec, h.count, h.firstNsec, h.lastNsec, h.precision].map((a) => a.buffer as ArrayBuffer) : []);
 
 /** The SIP commands' tracker advances on every decoded packet. */
 function sipPacket(pkt: Packet, dissector: SipDissector): void {

@@ -28,12 +28,20 @@
  *   48 int32  source address text length, 52 destination's, 56 f64 stream id (TCP)
  *   80 the packed parse results, then the message bytes, then (TCP) the two address texts.
  *
+ * An Ignored record (a UDP message over IPv4 that `analyze`'s tracker would ignore, see
+ * HandoffWriter.ignorable): 8 f64 time, 16 nanoseconds; 24 bytes in all.
+ *
  * An ICMP record: 8 f64 time, 16 nanoseconds, 20 precision, 24 interface index, 28 ICMP type,
  * 32 code, 36 IP version, 40 quoted IP version, 44 quoted protocol, 48 quoted destination
  * port, 52 quoted source port, 56 source address, 72 quoted destination, 88 quoted source (16
  * bytes each); 104 bytes in all.
  */
-import { Dissected, HANDOFF_MAX, nativeSipParser, Out, SLOT_CAP, SLOTS_BYTES, SLOTS_HEAD, SLOTS_OUT, type NativeSipParser } from './native-parser.js';
+import { Anomalies } from '../core/anomalies.js';
+import { formatEndpoint, formatIP, ipv4EndpointKey, ipv4EndpointKeyOf } from '../core/address.js';
+import { HeardTable, type HeardFields } from '../observe/heard.js';
+import { MAGIC_COOKIE, SipMessage } from './message.js';
+import { parseSipMessageJs, SipParseStatus } from './parser.js';
+import { Dissected, HANDOFF_MAX, NATIVE_OK, nativeSipParser, Out, RECENT, SLOT_CAP, SLOTS_BYTES, SLOTS_HEAD, SLOTS_OUT, type NativeSipParser } from './native-parser.js';
 import { newPacket } from '../decode/packet.js';
 import type { Packet, TcpStream } from '../decode/types.js';
 import { RING_DATA, RingReader, RingWriter, newRingBuffer } from '../pipeline/ring.js';
@@ -48,6 +56,8 @@ export const enum Rec {
   End = 5,
   /** An ICMP(v6) destination-unreachable quoting a UDP or TCP datagram (analyze). */
   Icmp = 6,
+  /** A message `analyze`'s tracker would ignore: only counted (its time passes). */
+  Ignored = 7,
 }
 
 /** Flag of a UDP record: its packet's time passes once it is delivered (no Tick follows). */
@@ -55,6 +65,13 @@ const TICK_AFTER = 1;
 
 const HEAD = 80;
 const ICMP_SIZE = 104;
+const IGNORED_SIZE = 24;
+
+/** Method bytes the inviteOnly tracker keeps (sip/transactions.ts track()). */
+const INVITE = [73, 78, 86, 73, 84, 69];
+const ACK = [65, 67, 75];
+/** A top Via branch that is the magic cookie alone: the tracker counts sip_bad_branch for it. */
+const COOKIE = [...MAGIC_COOKIE].map((c) => c.charCodeAt(0));
 
 /**
  * Ring data bytes: room for about 2,000 messages of the benchmark capture, far more than either
@@ -82,19 +99,52 @@ export class HandoffWriter implements SipForward {
   private readonly ring: RingWriter;
   private readonly native: NativeSipParser;
   private readonly slots: Uint8Array;
+  /** The same slots as words: dissect()'s results per slot, from SLOTS_OUT on. */
+  private readonly slotWords: Int32Array;
   private readonly enc = new TextEncoder();
 
-  constructor(sab: SharedArrayBuffer) {
+  /**
+   * For `analyze` (with `analyze.maxHeard`, its FlowLimits' bound), two parts of the tracking
+   * side's work are done here, where there is time to spare:
+   * - A UDP message over IPv4 that the inviteOnly tracker would ignore goes as an Ignored
+   *   record, not as a message (see ignorable()). A quarter of the messages at a balancer are
+   *   BYEs and their responses; the tracking thread then neither copies, unpacks nor delivers
+   *   them.
+   * - The heard-from table (observe/heard.ts) is kept here, in message order, as the analyzer
+   *   would have kept it; heardFields() hands it over at the end.
+   */
+  constructor(sab: SharedArrayBuffer, analyze?: { maxHeard: number }) {
     const native = nativeSipParser();
     if (native === undefined) throw new Error('a split SIP run needs the C parser');
     this.native = native;
     this.ring = new RingWriter(sab, HANDOFF_RING_BYTES);
     this.slots = handoffSlots(sab, 0);
+    this.slotWords = new Int32Array(sab, slotsAt(0), SLOTS_BYTES / 4);
+    this.dropIgnored = analyze !== undefined;
+    this.heard = analyze ? new HeardTable(analyze.maxHeard) : undefined;
+  }
+
+  private readonly dropIgnored: boolean;
+  private readonly heard: HeardTable | undefined;
+  /** Per slot: does its message reach the tracker (its parse not NotSip)? For Same copies. */
+  private readonly slotSip = new Uint8Array(RECENT);
+  private readonly scratch = new SipMessage();
+  private readonly scratchAnomalies = new Anomalies();
+  // The last TCP direction's source, as the dissector words it.
+  private tcpId = -1;
+  private tcpStream: TcpStream | undefined;
+  private tcpSrc = '';
+  private tcpSrcKey = -1;
+
+  /** The heard-from table (analyze), at the end. */
+  heardFields(): HeardFields | undefined {
+    return this.heard?.fields();
   }
 
   udp(buf: Uint8Array, off: number, len: number, pkt: Packet): void {
     const ring = this.ring;
-    const at = this.message(Rec.Udp, buf, off, len, pkt, 0);
+    const at = this.message(Rec.Udp, buf, off, len, pkt, undefined, 0, this.dropIgnored && pkt.ipVersion === 4);
+    if (at < 0) return;
     const u8 = ring.u8;
     const n = pkt.ipVersion === 6 ? 16 : 4;
     for (let i = 0; i < n; i++) {
@@ -110,7 +160,7 @@ export class HandoffWriter implements SipForward {
     const ring = this.ring;
     const src = this.enc.encode(stream.src);
     const dst = this.enc.encode(stream.dst);
-    const at = this.message(Rec.Tcp, buf, off, len, pkt, src.length + dst.length);
+    const at = this.message(Rec.Tcp, buf, off, len, pkt, stream, src.length + dst.length, false);
     const w = at >> 2;
     ring.i32[w + 7] = stream.srcPort;
     ring.i32[w + 8] = stream.dstPort;
@@ -128,14 +178,31 @@ export class HandoffWriter implements SipForward {
   /**
    * Dissect the message straight into a record (the C side packs the results and copies the
    * bytes after the head) and write the parts both transports share: its offset, not committed.
+   * With `mayIgnore` (a UDP message over IPv4, dropIgnored), a message the tracker would ignore
+   * goes as a committed Ignored record instead, and the result is -1.
    */
-  private message(type: Rec, buf: Uint8Array, off: number, len: number, pkt: Packet, extra: number): number {
+  private message(type: Rec, buf: Uint8Array, off: number, len: number, pkt: Packet, stream: TcpStream | undefined, extra: number, mayIgnore: boolean): number {
     const ring = this.ring;
     const at = ring.reserve(HEAD + HANDOFF_MAX * 4 + Math.max(len, 0) + extra);
     const d = this.native.dissect(buf, off, len, this.slots, ring.u8, at + HEAD);
-    const kindSlot = d & 0x3ff;
-    const words = d >>> 10;
-    const kind = kindSlot >> 8;
+    let kindSlot = d & 0x3ff;
+    let words = d >>> 10;
+    let kind = kindSlot >> 8;
+    const slot = kindSlot & 0xff;
+    if (this.heard !== undefined && this.reachesTracker(kind, slot, buf, off, len)) this.hear(pkt, stream);
+    if (mayIgnore && this.ignorable(kindSlot)) {
+      if (kind === Dissected.Parsed) this.unsent[slot] = 1;
+      this.ignoredRecord(at, pkt);
+      return -1;
+    }
+    if (kind === Dissected.Same && this.unsent[slot] === 1) {
+      // The slot's message went as an Ignored record, so the tracking side's slot lacks it;
+      // this copy of it (over TCP or IPv6: not ignored) goes as a parsed message.
+      words = this.packSlot(slot, at + HEAD, len);
+      kind = Dissected.Parsed;
+      kindSlot = slot | (kind << 8);
+    }
+    this.unsent[slot] = 0;
     // What the tracking side cannot find in its own slots: the bytes copied into a slot (C put
     // them there) or, not kept, as they are (rare: empty or oversized).
     let bytes = 0;
@@ -158,6 +225,92 @@ export class HandoffWriter implements SipForward {
     i32[w + 10] = words;
     i32[w + 11] = pkt.ipVersion;
     return at;
+  }
+
+  /**
+   * Would the tracking side's dissector deliver this message (its parse not NotSip), as
+   * dissect() left it? What the C side parsed is SIP; what it left to JavaScript is parsed here
+   * as the tracking side will parse it (rare: messages with an anomaly).
+   */
+  private reachesTracker(kind: number, slot: number, buf: Uint8Array, off: number, len: number): boolean {
+    if (kind === Dissected.Same) return this.slotSip[slot] === 1;
+    if (kind === Dissected.NotKept) return parseSipMessageJs(buf, off, len, this.scratch, this.scratchAnomalies) !== SipParseStatus.NotSip;
+    const sip = kind === Dissected.Parsed || parseSipMessageJs(this.slots, SLOTS_HEAD + slot * SLOT_CAP, len, this.scratch, this.scratchAnomalies) !== SipParseStatus.NotSip;
+    this.slotSip[slot] = sip ? 1 : 0;
+    return sip;
+  }
+
+  /** The analyzer's heard() for a message from pkt's source (or the TCP stream's), with the dissector's key. */
+  private hear(pkt: Packet, stream: TcpStream | undefined): void {
+    const f = pkt.frame;
+    const heard = this.heard!;
+    if (stream !== undefined) {
+      if (this.tcpStream !== stream || this.tcpId !== stream.id) {
+        this.tcpStream = stream;
+        this.tcpId = stream.id;
+        this.tcpSrc = formatEndpoint(stream.src, stream.srcPort);
+        this.tcpSrcKey = stream.ipVersion === 4 ? ipv4EndpointKeyOf(this.tcpSrc) : -1;
+      }
+      heard.heard(this.tcpSrc, this.tcpSrcKey, f.sec, f.nsec, f.precision);
+    } else if (pkt.ipVersion === 4) {
+      const s = pkt.src;
+      heard.heard('', ipv4EndpointKey((s[0]! << 24) | (s[1]! << 16) | (s[2]! << 8) | s[3]!, pkt.srcPort), f.sec, f.nsec, f.precision);
+    } else heard.heard(formatEndpoint(formatIP(pkt.src, 0, 16), pkt.srcPort), -1, f.sec, f.nsec, f.precision);
+  }
+
+  /** An Ignored record for the message at `at`, committed. */
+  private ignoredRecord(at: number, pkt: Packet): void {
+    const ring = this.ring;
+    ring.i32[at >> 2] = Rec.Ignored | (this.tickAfter ? TICK_AFTER << 24 : 0);
+    ring.i32[(at >> 2) + 1] = IGNORED_SIZE;
+    ring.f64[(at >> 3) + 1] = pkt.frame.sec;
+    ring.i32[(at >> 2) + 4] = pkt.frame.nsec;
+    ring.commit(at, IGNORED_SIZE);
+  }
+
+  /**
+   * What dissect() writes at `to` for a message it parses, from slot `slot`'s bytes and results
+   * as it left them: the words written (the bytes follow them).
+   */
+  private packSlot(slot: number, to: number, len: number): number {
+    const i32 = this.ring.i32;
+    const o = (slotsAt(0) + SLOTS_OUT) / 4 + slot * Out.Size;
+    const head = Out.HSpans + 4 * i32[o + Out.HeaderCount]!;
+    const via = i32[o + Out.ViaCount]! * Out.ViaInts;
+    i32.copyWithin(to >> 2, o, o + head);
+    i32.copyWithin((to >> 2) + head, o + Out.Via, o + Out.Via + via);
+    const bytes = slotsAt(0) + SLOTS_HEAD + slot * SLOT_CAP;
+    this.ring.u8.copyWithin(to + (head + via) * 4, bytes, bytes + len);
+    return head + via;
+  }
+
+  /** Per slot: 1 while its message was parsed but went as an Ignored record (not to the tracking side). */
+  private readonly unsent = new Uint8Array(RECENT);
+
+  /**
+   * Would the inviteOnly tracker return from this message at once, with nothing counted but
+   * the message (track(): neither an INVITE nor an ACK, keyed, no bad branch)? Only a message
+   * the C side parsed, now or as the slot's earlier copy: its results are in this side's slot.
+   * For one parsed now, the intern-table entries its parse made are taken back, since the
+   * tracking thread will never store their strings.
+   */
+  private ignorable(kindSlot: number): boolean {
+    const kind = kindSlot >> 8;
+    if (kind !== Dissected.Parsed && kind !== Dissected.Same) return false;
+    const slot = kindSlot & 0xff;
+    const w = this.slotWords;
+    const o = SLOTS_OUT / 4 + slot * Out.Size;
+    if (w[o + Out.Status] !== NATIVE_OK || w[o + Out.ViaCount]! <= 0 || w[o + Out.CallIdE]! <= w[o + Out.CallIdS]! || w[o + Out.CSeqNum]! < 0) return false;
+    const b = this.slots;
+    const base = SLOTS_HEAD + slot * SLOT_CAP;
+    const request = w[o + Out.IsRequest] === 1;
+    const ms = base + w[o + (request ? Out.MethodS : Out.CSeqMs)]!;
+    const me = base + w[o + (request ? Out.MethodE : Out.CSeqMe)]!;
+    if (me <= ms || bytesAre(b, ms, me, INVITE) || bytesAre(b, ms, me, ACK)) return false;
+    const bs = w[o + Out.Via + 5]!;
+    if (bs >= 0 && bytesAre(b, base + bs, base + w[o + Out.Via + 6]!, COOKIE)) return false;
+    if (kind === Dissected.Parsed) this.native.unintern(b, slot);
+    return true;
   }
 
   /** Set by the run for the UDP message of a packet whose Tick it stands for. */
@@ -233,6 +386,13 @@ export class HandoffWriter implements SipForward {
   }
 }
 
+/** Are b[s, e) these bytes? */
+function bytesAre(b: Uint8Array, s: number, e: number, these: readonly number[]): boolean {
+  if (e - s !== these.length) return false;
+  for (let i = 0; i < these.length; i++) if (b[s + i] !== these[i]) return false;
+  return true;
+}
+
 export interface HandoffTarget {
   dissector: SipDissector;
   /** Capture time passed (tracker.advance). */
@@ -240,6 +400,8 @@ export interface HandoffTarget {
   progress(done: number, total: number | undefined): void;
   /** An ICMP record (only a run that asks the reading side for them gets any). */
   icmp?(pkt: Packet): void;
+  /** An Ignored record (likewise): a message at (sec, nsec) the tracker would ignore. */
+  ignored?(sec: number, nsec: number): void;
 }
 
 /** The tracking side's end: replays each record into its dissector (and its tracker). */
@@ -277,6 +439,10 @@ export class HandoffReader {
       else if (type === Rec.Progress) {
         const total = ring.f64[(at >> 3) + 2]!;
         this.to.progress(ring.f64[(at >> 3) + 1]!, total < 0 ? undefined : total);
+      } else if (type === Rec.Ignored) {
+        const sec = ring.f64[(at >> 3) + 1]!;
+        this.to.ignored!(sec, i32[w + 4]!);
+        if (((head >>> 24) & TICK_AFTER) !== 0) this.to.tick(sec, i32[w + 4]!);
       } else if (type === Rec.Icmp) this.icmp(at);
       else if (type === Rec.End) this.ended = true;
       else throw new Error(`handoff: record type ${type} at ${at}`);

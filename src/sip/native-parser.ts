@@ -88,6 +88,7 @@ interface Binding {
   slotsSize(): number;
   /** Slots of the C side's intern table (INTERN_SLOTS here). */
   internSlots(): number;
+  unintern?(slots: Uint8Array, slot: number): void;
 }
 
 export interface NativeSipParser {
@@ -101,6 +102,11 @@ export interface NativeSipParser {
    * words written is then above bit 10 of the result.
    */
   dissect(bytes: Uint8Array, off: number, len: number, slots: Uint8Array, to?: Uint8Array, at?: number): number;
+  /**
+   * Empty the intern-table entries that the parse of slot `slot` filled, for a message whose
+   * strings JavaScript will never make (see HandoffWriter.ignorable in sip/handoff.ts).
+   */
+  unintern(slots: Uint8Array, slot: number): void;
   /** The results of the last parse that returned NATIVE_OK. */
   readonly out: Int32Array;
   /**
@@ -128,14 +134,15 @@ function load(): NativeSipParser | null {
     return null;
   }
   // A binding from another version of this file would write to the wrong slots.
-  // handoffMax came with the layout of header spans in fours: a binding built before has none.
-  if (binding.outputSize() !== Out.Size || binding.slotsSize() !== SLOTS_BYTES || binding.internSlots() !== INTERN_SLOTS || binding.handoffMax?.() !== HANDOFF_MAX) return null;
+  // handoffMax came with the layout of header spans in fours, unintern later: a binding built
+  // before either has not got it.
+  if (binding.outputSize() !== Out.Size || binding.slotsSize() !== SLOTS_BYTES || binding.internSlots() !== INTERN_SLOTS || binding.handoffMax?.() !== HANDOFF_MAX || binding.unintern === undefined) return null;
   // The layout holds SIP_LIMITS' counts; were they changed without sip_parse.c, C would not enforce them.
   if (Out.Via - Out.HSpans !== SIP_LIMITS.maxHeaders * 4 || Out.Size - Out.Via !== SIP_LIMITS.maxViaHops * Out.ViaInts || Out.HSpans - Out.Contacts !== SIP_LIMITS.maxContactLines * 2) return null;
   // Held by the environment (see SHARED): the C side keeps a pointer into this array.
   const out = new Int32Array(Out.Size);
   binding.setOutput(out);
-  return { parse: binding.parse, dissect: binding.dissect, out, strings: new Array<string>(INTERN_SLOTS).fill('') };
+  return { parse: binding.parse, dissect: binding.dissect, unintern: binding.unintern, out, strings: new Array<string>(INTERN_SLOTS).fill('') };
 }
 
 /** A dissector's empty slots for dissect(). */

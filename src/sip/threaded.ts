@@ -18,6 +18,7 @@ import type { Anomalies, AnomalyRecord } from '../core/anomalies.js';
 import { StalepinError, type ErrorCode, type ErrorLocation } from '../core/errors.js';
 import type { TcpReassemblyOptions } from '../decode/tcp-reassembly.js';
 import { turnEventLoop, type PacketRunOptions, type PacketRunResult } from '../pipeline/packets.js';
+import type { HeardFields } from '../observe/heard.js';
 import type { PacketSpanFields } from '../observe/packet-span.js';
 import { HandoffReader, type HandoffTarget } from './handoff.js';
 import { nativeSipParser } from './native-parser.js';
@@ -29,8 +30,11 @@ export interface SplitInput {
   sipPorts?: readonly number[];
   heuristic?: boolean;
   tcpOptions?: Omit<TcpReassemblyOptions, 'anomalies'>;
-  /** Relay for LbAnalyzer (ICMP records, ticks every ADVANCE_EVERY packets, the packet span). */
-  analyze?: boolean;
+  /**
+   * Relay for LbAnalyzer: ICMP records, ticks every ADVANCE_EVERY packets, Ignored records, the
+   * packet span and the heard-from table (of at most maxHeard addresses), see HandoffWriter.
+   */
+  analyze?: { maxHeard: number };
 }
 
 /** What the worker posts at its end: its run (anomalies as a list), or why it has none. */
@@ -38,13 +42,15 @@ export interface SplitOutcome {
   run?: Omit<PacketRunResult, 'anomalies' | 'error'> & { anomalies: AnomalyRecord[]; error?: ErrorFields };
   error?: ErrorFields;
   crash?: string;
-  /** The packets it read (analyze). */
+  /** The packets it read and the addresses it heard from (analyze). */
   span?: PacketSpanFields;
+  heard?: HeardFields;
 }
 
-/** What a split run returns: the run, and for `analyze` the packets the reading thread counted. */
+/** What a split run returns: the run, and for `analyze` what the reading thread counted and heard. */
 export interface SplitRunResult extends PacketRunResult {
   span?: PacketSpanFields;
+  heard?: HeardFields;
 }
 
 interface ErrorFields {
@@ -132,7 +138,7 @@ export async function runSplit(
   if (o.error !== undefined) throw toError(o.error);
   const { anomalies: found, error, ...rest } = o.run!;
   for (const a of found) opts.anomalies.add(a.name, a.first, a.count);
-  return { ...rest, anomalies: opts.anomalies, ...(error ? { error: toError(error) } : {}), ...(o.span ? { span: o.span } : {}) };
+  return { ...rest, anomalies: opts.anomalies, ...(error ? { error: toError(error) } : {}), ...(o.span ? { span: o.span } : {}), ...(o.heard ? { heard: o.heard } : {}) };
 }
 
 function toError(e: ErrorFields): StalepinError {

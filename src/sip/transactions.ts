@@ -699,6 +699,16 @@ export class SipTracker {
     if (this.now >= this.due.next) this.expire(this.now);
   }
 
+  /**
+   * What track() does with a message an inviteOnly tracker ignores (neither INVITE nor ACK,
+   * keyed, no bad branch) that was never parsed into a record here: a split `analyze` leaves
+   * those on its reading thread (sip/handoff.ts, Rec.Ignored).
+   */
+  ignored(sec: number, nsec: number): void {
+    this.advance(sec, nsec);
+    this.stats.messages++;
+  }
+
   /** Track one parsed message. Returns a reused record describing it. */
   track(msg: SipMessage, ctx: SipContext): SipMessageInfo {
     this.advance(ctx.sec, ctx.nsec);

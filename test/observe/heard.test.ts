@@ -66,6 +66,26 @@ describe('HeardTable', () => {
     expect(t.size).toBe(3);
     expect(rowOf(t, '192.0.2.1:5060')?.count).toBe(2);
     expect(t.find('192.0.2.3:5060')).toBe(-1);
+    expect(t.dropped).toBe(2);
+  });
+
+  it('crosses threads whole: the table made from fields() answers as the original and goes on from there', () => {
+    const t = new HeardTable(4);
+    const hear = (x: HeardTable, a: string, sec: number): boolean => x.heard(a, ipv4EndpointKeyOf(a), sec, 0, 6);
+    for (let i = 0; i < 2000; i++) hear(t, `198.51.100.7:${5060 + (i % 2)}`, 1 + i);
+    hear(t, '[2001:db8::1]:5060', 5);
+    hear(t, 'tcp-text:5060', 6);
+    hear(t, '[2001:db8::2]:5060', 7);
+    const { texts, ...columns } = t.fields();
+    // As structured clone hands them over: copies.
+    const moved = HeardTable.fromFields({ ...structuredClone(columns), texts: [...texts] }, 4);
+    for (const a of ['198.51.100.7:5060', '198.51.100.7:5061', '[2001:db8::1]:5060', 'tcp-text:5060']) expect(rowOf(moved, a), a).toEqual(rowOf(t, a));
+    expect(moved.find('[2001:db8::2]:5060')).toBe(-1);
+    expect([moved.size, moved.dropped]).toEqual([4, 1]);
+    expect(hear(moved, 'tcp-text:5060', 9)).toBe(true);
+    expect(rowOf(moved, 'tcp-text:5060')).toMatchObject({ count: 2, lastSec: 9 });
+    expect(hear(moved, '192.0.2.9:1', 9)).toBe(false);
+    expect(moved.dropped).toBe(2);
   });
 });
 

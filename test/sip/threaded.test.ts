@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nativeSipParser } from '../../src/sip/native-parser.js';
+import { encodePcap } from '../../src/capture/writer.js';
+import { udp4Frame, udp6Frame } from '../gen/packets.js';
 import { interruptedRun } from '../helpers/cli.js';
+import { request, response } from './helpers.js';
 
 const repoRoot = resolve(__dirname, '..', '..');
 const bin = join(repoRoot, 'bin', 'stalepin');
@@ -68,6 +71,59 @@ describe.skipIf(why !== undefined)('a SIP run in two threads', () => {
     }
     expect(icmp).toBeGreaterThan(0);
     for (const f of labCaptures) same(['analyze', '-f', 'json', f]);
+  });
+
+  it('analyze: the same report where the reading thread keeps messages and the heard-from table to itself', () => {
+    const C = '192.0.2.1';
+    const C2 = '192.0.2.2';
+    const VIP = '203.0.113.10';
+    const B1 = '198.51.100.11';
+    const frames: { t: number; data: Uint8Array }[] = [];
+    const v4 = (t: number, src: string, sport: number, dst: string, dport: number, m: Uint8Array | string): void => {
+      frames.push({ t, data: udp4Frame(src, sport, dst, dport, m, frames.length + 1) });
+    };
+    // A Call-ID first seen in a BYE (the reading thread keeps it, and must take back the string
+    // entries its parse made), then in an INVITE that is lost: the report names it.
+    const bye = request({ method: 'BYE', callId: 'cid-bye-first', branch: 'z9hG4bKbye1', via: `${C}:5060`, toTag: 'tt9' });
+    const ok = response(200, { method: 'BYE', callId: 'cid-bye-first', branch: 'z9hG4bKbye1', via: `${C}:5060`, toTag: 'tt9' });
+    v4(0, C, 5060, VIP, 5060, bye);
+    v4(0.0001, C, 5060, B1, 5060, bye);
+    v4(0.002, B1, 5060, C, 5060, ok);
+    v4(0.0021, VIP, 5060, C, 5060, ok);
+    const invite = request({ callId: 'cid-bye-first', cseq: 2, branch: 'z9hG4bKinv1', via: `${C}:5060` });
+    const other = request({ callId: 'cid-other', branch: 'z9hG4bKinv2', via: `${C}:5060` });
+    for (const t of [1, 1.5, 2.5]) {
+      v4(t, C, 5060, VIP, 5060, invite);
+      v4(t + 0.0001, C, 5060, B1, 5060, invite);
+      v4(t + 0.1, C, 5060, VIP, 5060, other);
+      v4(t + 0.1001, C, 5060, B1, 5060, other);
+    }
+    // Not SIP on a SIP port from the backend, twice (the second a copy of the first): heard
+    // from by neither thread, so its last message stays the INVITE's time.
+    v4(3, B1, 5060, C, 5060, 'hello there\r\n\r\n');
+    v4(3.1, B1, 5060, C, 5060, 'hello there\r\n\r\n');
+    // Sixteen INVITEs that fill every slot, then a BYE kept on the reading thread and its copy
+    // over IPv6, which is not: the tracking thread gets it as a parsed message, not as a copy
+    // of what its slot held (one of these INVITEs, which would then look forwarded).
+    for (let i = 0; i < 16; i++) v4(10 + i * 0.001, C2, 5062, VIP, 5060, request({ callId: `cid-fill-${i}`, branch: `z9hG4bKfill${i}`, via: `${C2}:5062` }));
+    const bye2 = request({ method: 'BYE', callId: 'cid-bye-2', branch: 'z9hG4bKbye2', via: `${C2}:5062`, toTag: 'tt8' });
+    v4(10.02, C2, 5062, VIP, 5060, bye2);
+    frames.push({ t: 10.021, data: udp6Frame('2001:db8::1', 5062, '2001:db8::2', 5060, bye2) });
+    v4(60, C2, 5062, VIP, 5060, request({ method: 'OPTIONS', callId: 'cid-end', branch: 'z9hG4bKend', via: `${C2}:5062` }));
+    const dir = mkdtempSync(join(tmpdir(), 'stalepin-split-'));
+    const f = join(dir, 'kept.pcap');
+    writeFileSync(f, encodePcap({ linkType: 1, resolution: 'ns' }, frames.map(({ t, data }) => ({ sec: 1_700_000_000 + Math.floor(t), nsec: Math.round((t % 1) * 1e9), data }))));
+    const report = JSON.parse(same(['analyze', '-f', 'json', '--fail-on', 'never', f])) as {
+      summary: { sipMessages: number; inviteTransactions: number };
+      findings: { client: string; callIds: string[] }[];
+      flows: { client: string }[];
+      targets: { address: string; lastHeard: string | null }[];
+    };
+    expect(report.summary.sipMessages).toBe(4 + 12 + 16 + 2 + 1);
+    expect(report.summary.inviteTransactions).toBe(18);
+    expect(report.findings.find((x) => x.client === `${C}:5060`)?.callIds).toEqual(['cid-bye-first', 'cid-other']);
+    expect(JSON.stringify(report.flows.find((x) => x.client === `${C2}:5062`))).not.toContain('2001:db8');
+    expect(report.targets.find((x) => x.address === `${B1}:5060`)?.lastHeard).toBe('2023-11-14T22:13:20.002000000Z');
   });
 
   it('draws the same ladder', () => {
