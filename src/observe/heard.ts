@@ -49,6 +49,10 @@ export class HeardTable {
   /** Ids of the addresses that are not IPv4 endpoints. */
   private readonly ids = new Map<string, number>();
 
+  /** The key heard() stored or found last, and its slot (the insert that grows the table sets both after). */
+  private lastStored = 0;
+  private lastSlot = 0;
+
   /** Sightings heard() did not record (a new address, the table full). */
   dropped = 0;
 
@@ -97,7 +101,8 @@ export class HeardTable {
       this.dropped++;
       return false;
     }
-    let i = this.slot(stored);
+    // At a balancer a message and its forwarded copy come from one source, one after the other.
+    let i = stored === this.lastStored ? this.lastSlot : this.slot(stored);
     if (this.keys[i] === 0) {
       if (this.size >= this.max) {
         this.dropped++;
@@ -109,6 +114,8 @@ export class HeardTable {
         i = this.slot(stored);
       }
       this.keys[i] = stored;
+      this.lastStored = stored;
+      this.lastSlot = i;
       this.size++;
       this.firstSec[i] = this.lastSec[i] = sec;
       this.firstNsec[i] = this.lastNsec[i] = nsec;
@@ -116,6 +123,8 @@ export class HeardTable {
       this.count[i] = 1;
       return true;
     }
+    this.lastStored = stored;
+    this.lastSlot = i;
     this.count[i]++;
     const ls = this.lastSec[i]!;
     const fs = this.firstSec[i]!;

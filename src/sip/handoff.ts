@@ -184,7 +184,13 @@ export class HandoffWriter implements SipForward {
   private message(type: Rec, buf: Uint8Array, off: number, len: number, pkt: Packet, stream: TcpStream | undefined, extra: number, mayIgnore: boolean): number {
     const ring = this.ring;
     const at = ring.reserve(HEAD + HANDOFF_MAX * 4 + Math.max(len, 0) + extra);
-    const d = this.native.dissect(buf, off, len, this.slots, ring.u8, at + HEAD);
+    const native = this.native;
+    // The C side holds one writer's arrays per environment (one in a worker; a test may make more).
+    if (native.handoffOwner !== this) {
+      native.bindHandoff(this.slots, ring.u8);
+      native.handoffOwner = this;
+    }
+    const d = native.dissectInto(buf, off, len, at + HEAD);
     let kindSlot = d & 0x3ff;
     let words = d >>> 10;
     let kind = kindSlot >> 8;

@@ -89,6 +89,8 @@ interface Binding {
   /** Slots of the C side's intern table (INTERN_SLOTS here). */
   internSlots(): number;
   unintern?(slots: Uint8Array, slot: number): void;
+  bindHandoff?(slots: Uint8Array, to: Uint8Array): void;
+  dissectInto?(bytes: Uint8Array, off: number, len: number, at: number): number;
 }
 
 export interface NativeSipParser {
@@ -107,6 +109,14 @@ export interface NativeSipParser {
    * strings JavaScript will never make (see HandoffWriter.ignorable in sip/handoff.ts).
    */
   unintern(slots: Uint8Array, slot: number): void;
+  /**
+   * The slots and record array of a split run's reading thread (kept alive by the caller), for
+   * dissectInto(): dissect(bytes, off, len, slots, to, at) without passing the two each time.
+   */
+  bindHandoff(slots: Uint8Array, to: Uint8Array): void;
+  dissectInto(bytes: Uint8Array, off: number, len: number, at: number): number;
+  /** Whose arrays bindHandoff() was given last (the C side holds one pair per environment). */
+  handoffOwner: object | undefined;
   /** The results of the last parse that returned NATIVE_OK. */
   readonly out: Int32Array;
   /**
@@ -134,15 +144,17 @@ function load(): NativeSipParser | null {
     return null;
   }
   // A binding from another version of this file would write to the wrong slots.
-  // handoffMax came with the layout of header spans in fours, unintern later: a binding built
-  // before either has not got it.
-  if (binding.outputSize() !== Out.Size || binding.slotsSize() !== SLOTS_BYTES || binding.internSlots() !== INTERN_SLOTS || binding.handoffMax?.() !== HANDOFF_MAX || binding.unintern === undefined) return null;
+  // handoffMax came with the layout of header spans in fours, the handoff calls later: a
+  // binding built before either has not got them.
+  const { unintern, bindHandoff, dissectInto } = binding;
+  if (binding.outputSize() !== Out.Size || binding.slotsSize() !== SLOTS_BYTES || binding.internSlots() !== INTERN_SLOTS || binding.handoffMax?.() !== HANDOFF_MAX) return null;
+  if (unintern === undefined || bindHandoff === undefined || dissectInto === undefined) return null;
   // The layout holds SIP_LIMITS' counts; were they changed without sip_parse.c, C would not enforce them.
   if (Out.Via - Out.HSpans !== SIP_LIMITS.maxHeaders * 4 || Out.Size - Out.Via !== SIP_LIMITS.maxViaHops * Out.ViaInts || Out.HSpans - Out.Contacts !== SIP_LIMITS.maxContactLines * 2) return null;
   // Held by the environment (see SHARED): the C side keeps a pointer into this array.
   const out = new Int32Array(Out.Size);
   binding.setOutput(out);
-  return { parse: binding.parse, dissect: binding.dissect, unintern: binding.unintern, out, strings: new Array<string>(INTERN_SLOTS).fill('') };
+  return { parse: binding.parse, dissect: binding.dissect, unintern, bindHandoff, dissectInto, handoffOwner: undefined, out, strings: new Array<string>(INTERN_SLOTS).fill('') };
 }
 
 /** A dissector's empty slots for dissect(). */

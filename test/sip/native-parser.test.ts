@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Anomalies } from '../../src/core/anomalies.js';
 import { SIP_LIMITS, SipMessage } from '../../src/sip/message.js';
-import { Dissected, nativeSipParser, newSlots, RECENT, SLOT_CAP, SLOTS_HEAD, slotBytes, slotOutput } from '../../src/sip/native-parser.js';
+import { Dissected, HANDOFF_MAX, nativeSipParser, newSlots, RECENT, SLOT_CAP, SLOTS_HEAD, slotBytes, slotOutput } from '../../src/sip/native-parser.js';
 import { fillSlotRecord, parseSipMessage, parseSipMessageJs, SipParseStatus, slotRecord } from '../../src/sip/parser.js';
 import { runSip } from '../../src/sip/source.js';
 import { request, response, sipText } from './helpers.js';
@@ -344,6 +344,45 @@ describe.skipIf(why !== undefined)('dissect(): recent messages compared, copied 
     const largest = new Uint8Array(SIP_LIMITS.maxMessageSize).fill(0x41);
     expect(kindOf(p.dissect(largest, 0, largest.length, slots))).toBe(Dissected.Slow);
     expect(kindOf(p.dissect(largest, 0, largest.length, slots))).toBe(Dissected.Same);
+  });
+
+  it('dissectInto() writes the record dissect() writes, into the slots and array bindHandoff() gave', () => {
+    const p = nativeSipParser()!;
+    const inv = request({ callId: 'dissect-into', branch: 'z9hG4bKdi' });
+    const broken = sipText(['OPTIONS sip:x@example.com SIP/2.0', 'Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKdi2', 'Max-Forwards: lots', 'CSeq: 1 OPTIONS', 'Content-Length: 0']);
+    const big = new Uint8Array(SIP_LIMITS.maxMessageSize + 1).fill(0x41);
+    const msgs: [Uint8Array, number, number][] = [
+      [inv, 0, inv.length],
+      [inv, 0, inv.length],
+      [broken, 0, broken.length],
+      [response(180, { callId: 'dissect-into', branch: 'z9hG4bKdi' }), 0, 300],
+      [inv, 0, 0],
+      [big, 0, big.length],
+      [inv, -1, 4],
+      [inv, 0x7fffffff, 2],
+      [broken, 0, broken.length],
+    ];
+    msgs[3]![2] = msgs[3]![0].length;
+    const room = 4 * HANDOFF_MAX + big.length + 8;
+    const [slotsA, slotsB] = [newSlots(), newSlots()];
+    const [toA, toB] = [new Uint8Array(room), new Uint8Array(room)];
+    p.bindHandoff(slotsB, toB);
+    p.handoffOwner = undefined;
+    // Every string in the intern table first, so that neither call below is the one that puts
+    // it there: both records then say "hit" for it.
+    const warm = newSlots();
+    for (const [b, off, len] of msgs) p.dissect(b, off, len, warm);
+    for (const [b, off, len] of msgs) {
+      toA.fill(0);
+      toB.fill(0);
+      expect(p.dissectInto(b, off, len, 8)).toBe(p.dissect(b, off, len, slotsA, toA, 8));
+      expect(Buffer.compare(toA, toB)).toBe(0);
+      expect(Buffer.compare(slotsA, slotsB)).toBe(0);
+    }
+    // The record must fit: room for HANDOFF_MAX words and the bytes from a 4-aligned offset.
+    expect(() => p.dissectInto(inv, 0, inv.length, (room - 4 * HANDOFF_MAX - inv.length + 8) & ~3)).toThrow(TypeError);
+    expect(() => p.dissectInto(inv, 0, inv.length, 2)).toThrow(TypeError);
+    expect(() => p.bindHandoff(new Uint8Array(8), toB)).toThrow(TypeError);
   });
 
   it('refuses slots of another size, and a header that lies cannot make it read out of bounds', () => {
