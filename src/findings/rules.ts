@@ -86,38 +86,45 @@ export function evaluate(flows: Flow[], table: Pick<FlowTable, 'activity' | 'byD
   for (const v of opts.vips) services.add(v);
   for (const s of inv?.services ?? []) services.add(s.port !== undefined ? fmt(s.address, s.port) : s.address);
   for (const c of opts.conntrack) if (c.target !== c.service) services.add(c.service);
-  for (const f of flows) for (const u of f.targets) if (u.how === 'egress-copy' && u.target !== f.dst) services.add(f.dst);
-
-  // 2. Backend addresses: forwarding targets, inventory nodes, conntrack reply sources.
+  // 2. Backend addresses: forwarding targets, inventory nodes, conntrack reply sources. The
+  // targets in the same pass over the flows as the services: this code runs once, over tens of
+  // thousands of flows, mostly before the JIT has compiled it, so every pass costs (docs/sip.md).
   const backendSet = new Set<string>();
-  for (const f of flows) for (const u of f.targets) backendSet.add(u.target);
+  for (const f of flows) {
+    for (const u of f.targets) {
+      backendSet.add(u.target);
+      if (u.how === 'egress-copy' && u.target !== f.dst) services.add(f.dst);
+    }
+  }
   for (const c of opts.conntrack) if (c.target !== c.service) backendSet.add(c.target);
   for (const n of inv?.nodes ?? []) if (n.port !== undefined) backendSet.add(fmt(n.address, n.port));
   // A capture taken beside a backend shows clients sending to it directly.
   for (const f of flows) if (!matchAddress(services, f.dst) && isKnownBackend(f.dst, backendSet, inv)) backendSet.add(f.dst);
 
   const directTarget = (f: Flow): string | undefined => (!matchAddress(services, f.dst) && backendSet.has(f.dst) ? f.dst : undefined);
+  // What follows looks at lost INVITEs only: the flows that lost some (a few hundred at a busy
+  // balancer), in the same order.
+  const lossy = flows.filter((f) => f.lost.length > 0);
 
   // Conntrack facts per flow tuple: the latest one wins (a DESTROY event means the entry is gone).
   const facts = latestFacts(opts.conntrack);
 
   // 3. Where each unanswered INVITE went: seen leaving (egress copy), captured at the backend
   // itself (direct), by the tracker's entry (conntrack), or by the flow's last seen mapping.
-  const attr = attribute(flows, facts, directTarget, opts.udpTimeoutS);
+  const attr = attribute(lossy, facts, directTarget, opts.udpTimeoutS);
   const lostTo = (_f: Flow, r: InviteRecord): string | undefined => attr.get(r)?.target;
 
   // 4. Target states.
   const infos = new Map<string, TargetInfo>();
-  for (const b of [...backendSet].sort()) infos.set(b, targetInfo(b, table.activity(b), table.byDst.get(b)?.invites ?? 0, flows, lostTo, inv, opts));
+  for (const b of [...backendSet].sort()) infos.set(b, targetInfo(b, table.activity(b), table.byDst.get(b)?.invites ?? 0, lossy, lostTo, inv, opts));
 
   const findings: Finding[] = [];
   const covered = new Set<string>(); // "client|target" already explained by a pinned-flow finding
   const attributed = new Set<InviteRecord>();
 
   // 5. Pinned flows (UDP only: a TCP connection to a dead backend fails over by reconnecting).
-  for (const f of flows) {
-    // Most flows lost nothing: nothing below can find a call for them.
-    if (f.transport !== 'udp' || f.lost.length === 0) continue;
+  for (const f of lossy) {
+    if (f.transport !== 'udp') continue;
     const service = matchAddress(services, f.dst) ? f.dst : null;
     const fact = facts.get(`udp|${f.client}|${f.dst}`);
     for (const [addr, info] of infos) {
@@ -218,7 +225,7 @@ export function evaluate(flows: Flow[], table: Pick<FlowTable, 'activity' | 'byD
   for (const [addr, info] of infos) {
     if (!info.inferredUnresponsive) continue;
     const lost: InviteRecord[] = [];
-    for (const f of flows) for (const r of f.lost) if (lostTo(f, r) === addr && r.t >= info.sinceT - 1e-6 && counts(r, endT, opts.graceS)) lost.push(r);
+    for (const f of lossy) for (const r of f.lost) if (lostTo(f, r) === addr && r.t >= info.sinceT - 1e-6 && counts(r, endT, opts.graceS)) lost.push(r);
     if (!lost.length) continue;
     lost.sort((a, b) => a.t - b.t);
     const severity: Severity = info.inventoryActive ? 'critical' : 'warning';
@@ -242,8 +249,7 @@ export function evaluate(flows: Flow[], table: Pick<FlowTable, 'activity' | 'byD
   // 8. Unanswered INVITEs whose target cannot be determined, grouped per client tuple; the
   // tuples that lost most are listed, the rest counted.
   const unexplained: { f: Flow; rest: InviteRecord[] }[] = [];
-  for (const f of flows) {
-    if (f.lost.length === 0) continue;
+  for (const f of lossy) {
     const rest = f.lost.filter((r) => !attributed.has(r) && lostTo(f, r) === undefined && counts(r, endT, opts.graceS));
     if (rest.length) unexplained.push({ f, rest });
   }
