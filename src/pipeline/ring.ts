@@ -140,6 +140,8 @@ export class RingWriter extends RingViews {
 }
 
 export class RingReader extends RingViews {
+  /** Called before the space read so far goes back to the writer (a reader still using some copies it out). */
+  beforeRelease: (() => void) | undefined = undefined;
   private r = 0;
   /** The writer's published position, as last loaded. */
   private end = 0;
@@ -170,6 +172,7 @@ export class RingReader extends RingViews {
 
   /** Give the space read so far back to the writer. */
   release(): void {
+    this.beforeRelease?.();
     Atomics.store(this.ctl, Ctl.Read, this.r);
     if (Atomics.load(this.ctl, Ctl.WriterWaits) === 1) Atomics.notify(this.ctl, Ctl.Read);
   }

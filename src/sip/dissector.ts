@@ -90,6 +90,13 @@ class Recent {
   status: SipParseStatus = SipParseStatus.NotSip;
   /** Anomaly names its parse counted, in order. */
   anomalies: string[] = [];
+  /**
+   * A split run's Parsed message is read where its handoff record put it, in `ring` at this
+   * offset (-1: in `bytes`), until settle() copies it into `bytes`: most slots are taken by
+   * another message before that, and their bytes are never copied at all.
+   */
+  ringAt = -1;
+  ring: Uint8Array | undefined = undefined;
 }
 
 /*
@@ -245,14 +252,36 @@ export class SipDissector {
     if (kind === Dissected.Same) return this.reuse(r);
     const rec = this.recorderFor(r);
     this.msg = r.msg;
+    r.ringAt = -1;
     if (kind === Dissected.Parsed) {
-      fillSlotRecord(r.bytes, len, r.msg, r.out!, vo, viaAt);
+      if (vo === undefined) fillSlotRecord(r.bytes, 0, len, r.msg, r.out!);
+      else {
+        // Replayed: the bytes stay in the handoff record (see Recent.ringAt).
+        fillSlotRecord(buf, off, len, r.msg, r.out!, vo, viaAt);
+        r.ringAt = off;
+        r.ring = buf;
+      }
       r.status = SipParseStatus.Ok;
     } else if (kind === Dissected.Slow) r.status = parseSipMessageJs(r.bytes, 0, len, r.msg, rec);
     // Not kept (empty, or larger than SIP_LIMITS allows, which the C parser declines too): parsed
     // where it is, by JavaScript, so that a split run never uses this thread's C intern table.
     else r.status = parseSipMessageJs(buf, off, len, r.msg, rec);
     return r.status;
+  }
+
+  /**
+   * Copy into their slots the bytes of replayed messages still read in the handoff ring (see
+   * Recent.ringAt): the ring is about to give that space back to its writer.
+   */
+  settle(): void {
+    for (const r of this.recent) {
+      if (r.ringAt < 0) continue;
+      const len = r.msg.len;
+      r.bytes.set(r.ring!.subarray(r.ringAt, r.ringAt + len), 0);
+      r.msg.rebase(r.bytes, 0);
+      r.ringAt = -1;
+      r.ring = undefined;
+    }
   }
 
   /**

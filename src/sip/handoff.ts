@@ -428,6 +428,8 @@ export class HandoffReader {
   ) {
     this.ring = new RingReader(sab, HANDOFF_RING_BYTES);
     this.slots = slotsAt(1);
+    // Replayed messages are read in the ring until then (SipDissector.settle).
+    this.ring.beforeRelease = () => to.dissector.settle();
   }
 
   /** Replay every record published so far (up to End). */
@@ -497,12 +499,12 @@ export class HandoffReader {
     const bytesAt = at + HEAD + words * 4;
     // Into this side's slot, as the reading side's dissect() left them in its own: the words
     // packed before the Via hops are the slot's results up to the last header span (the hops
-    // are read from the record). The slots' length header is dissect()'s, which this side never
-    // calls: it is left as it is.
+    // are read from the record). The bytes only for JavaScript to parse: a Parsed message is
+    // read in the record (SipDissector.settle). The slots' length header is dissect()'s, which
+    // this side never calls: it is left as it is.
     if (kind === Dissected.Parsed || kind === Dissected.Slow) {
       const base = this.slots;
-      const to = base + SLOTS_HEAD + slot * SLOT_CAP;
-      u8.copyWithin(to, bytesAt, bytesAt + len);
+      if (kind === Dissected.Slow) u8.copyWithin(base + SLOTS_HEAD + slot * SLOT_CAP, bytesAt, bytesAt + len);
       if (words > 0) {
         const from = w + HEAD / 4;
         this.viaAt = from + Out.HSpans + 4 * i32[from + Out.HeaderCount]!;

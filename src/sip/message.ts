@@ -211,14 +211,21 @@ export class SipMessage {
   /** @internal */ contactSpans: Int32Array = new Int32Array(SIP_LIMITS.maxContactLines * 2);
   /** @internal */ contactLines = 0;
   private cache: (string | undefined)[] = new Array(SPAN_COUNT).fill(undefined);
+  /**
+   * Added to every position in the span tables: a C parse's results, relative to the message's
+   * start, for bytes that sit at buf[base...] (a split run's handoff record, sip/handoff.ts).
+   */
+  /** @internal */ base = 0;
 
   /**
    * Empty the record for a message at buf[off, off + len). `spansSet`: the span tables were
-   * written already (a record whose tables are a C parse's output, see slotRecord in parser.ts).
+   * written already (a record whose tables are a C parse's output, see slotRecord in parser.ts),
+   * their positions relative to `base`.
    */
-  reset(buf: Uint8Array, off: number, len: number, spansSet = false): void {
+  reset(buf: Uint8Array, off: number, len: number, spansSet = false, base = 0): void {
     this.buf = buf;
     this.off = off;
+    this.base = base;
     this.len = len;
     this.isRequest = false;
     this.method = '';
@@ -250,7 +257,7 @@ export class SipMessage {
     const c = this.cache[i];
     if (c !== undefined) return c;
     const s = this.sp[i * 2]!;
-    const v = s < 0 ? '' : decode(this.buf, s, this.sp[i * 2 + 1]!);
+    const v = s < 0 ? '' : decode(this.buf, this.base + s, this.base + this.sp[i * 2 + 1]!);
     this.cache[i] = v;
     return v;
   }
@@ -301,7 +308,7 @@ export class SipMessage {
   get contacts(): string[] {
     const out: string[] = [];
     for (let i = 0; i < this.contactLines; i++) {
-      const v = decodeValue(this.buf, this.contactSpans[i * 2]!, this.contactSpans[i * 2 + 1]!);
+      const v = decodeValue(this.buf, this.base + this.contactSpans[i * 2]!, this.base + this.contactSpans[i * 2 + 1]!);
       for (const part of splitValues(v)) {
         const p = part.trim();
         if (p === '') continue;
@@ -344,10 +351,11 @@ export class SipMessage {
     const out: string[] = [];
     for (let i = 0; i < this.headerCount && i < SIP_LIMITS.maxHeaders; i++) {
       const h = this.hSpans;
-      const s = h[i * 4]!;
-      const e = h[i * 4 + 1]!;
+      const b = this.base;
+      const s = b + h[i * 4]!;
+      const e = b + h[i * 4 + 1]!;
       if (nameIs(this.buf, s, e, long) || (compact !== undefined && nameIs(this.buf, s, e, compact))) {
-        out.push(decodeValue(this.buf, h[i * 4 + 2]!, h[i * 4 + 3]!));
+        out.push(decodeValue(this.buf, b + h[i * 4 + 2]!, b + h[i * 4 + 3]!));
         if (firstOnly) break;
       }
     }
@@ -358,10 +366,19 @@ export class SipMessage {
   headerNames(): string[] {
     const out: string[] = [];
     for (let i = 0; i < this.headerCount && i < SIP_LIMITS.maxHeaders; i++) {
-      const n = decodeText(this.buf, this.hSpans[i * 4]!, this.hSpans[i * 4 + 1]!).toLowerCase();
+      const n = decodeText(this.buf, this.base + this.hSpans[i * 4]!, this.base + this.hSpans[i * 4 + 1]!).toLowerCase();
       out.push(COMPACT_FORMS[n] ?? n);
     }
     return out;
+  }
+
+  /** The message's bytes were copied to buf[at, at + len): read them there from now on. */
+  rebase(buf: Uint8Array, at: number): void {
+    const d = at - this.off;
+    this.buf = buf;
+    this.off = at;
+    this.base += d;
+    this.bodyOff += d;
   }
 
   /** Body bytes (a view into the caller's buffer). */

@@ -565,12 +565,13 @@ export function slotRecord(o: Int32Array): SipMessage {
 }
 
 /**
- * A slotRecord from its slot's parse results (a dissect() that said Parsed): b is the slot's
- * bytes. The Via hops are read from vo[viaAt...] when given (a split run's handoff record, where
- * dissect() packed them), else from the slot's results.
+ * A slotRecord from its slot's parse results (a dissect() that said Parsed): the message's bytes
+ * are b[at, at + len) (the slot's, at 0; or a split run's handoff record's, see sip/handoff.ts).
+ * The Via hops are read from vo[viaAt...] when given (a handoff record, where dissect() packed
+ * them), else from the slot's results.
  */
-export function fillSlotRecord(b: Uint8Array, len: number, out: SipMessage, o: Int32Array, vo: Int32Array = o, viaAt: number = Out.Via): void {
-  fillFromNative(b, 0, len, out, o, true, vo, viaAt);
+export function fillSlotRecord(b: Uint8Array, at: number, len: number, out: SipMessage, o: Int32Array, vo: Int32Array = o, viaAt: number = Out.Via): void {
+  fillFromNative(b, at, len, out, o, true, vo, viaAt, at);
 }
 
 /**
@@ -589,21 +590,24 @@ function nativeText(b: Uint8Array, s: number, e: number, fold: Fold, code: numbe
   return t;
 }
 
-/** The record as parseSipMessageJs leaves it, from the C parser's offsets: strings made the same way. */
-function fillFromNative(b: Uint8Array, off: number, len: number, out: SipMessage, o: Int32Array, inPlace = false, vo: Int32Array = o, viaAt: number = Out.Via): void {
-  out.reset(b, off, len, inPlace);
+/**
+ * The record as parseSipMessageJs leaves it, from the C parser's offsets (plus `base`, where
+ * they are relative to a message that is not at its buffer's start): strings made the same way.
+ */
+function fillFromNative(b: Uint8Array, off: number, len: number, out: SipMessage, o: Int32Array, inPlace = false, vo: Int32Array = o, viaAt: number = Out.Via, base = 0): void {
+  out.reset(b, off, len, inPlace, base);
   if (o[Out.IsRequest] === 1) {
     out.isRequest = true;
-    out.method = internMethod(b, o[Out.MethodS]!, o[Out.MethodE]!);
+    out.method = internMethod(b, base + o[Out.MethodS]!, base + o[Out.MethodE]!);
   } else out.statusCode = o[Out.StatusCode]!;
-  out.callId = nativeText(b, o[Out.CallIdS]!, o[Out.CallIdE]!, Fold.None, o[Out.CallIdCode]!);
+  out.callId = nativeText(b, base + o[Out.CallIdS]!, base + o[Out.CallIdE]!, Fold.None, o[Out.CallIdCode]!);
   out.cseqNum = o[Out.CSeqNum]!;
-  out.cseqMethod = internMethod(b, o[Out.CSeqMs]!, o[Out.CSeqMe]!);
-  out.fromTag = nativeText(b, o[Out.FromTagS]!, o[Out.FromTagE]!, Fold.None, o[Out.FromTagCode]!);
-  out.toTag = nativeText(b, o[Out.ToTagS]!, o[Out.ToTagE]!, Fold.None, o[Out.ToTagCode]!);
+  out.cseqMethod = internMethod(b, base + o[Out.CSeqMs]!, base + o[Out.CSeqMe]!);
+  out.fromTag = nativeText(b, base + o[Out.FromTagS]!, base + o[Out.FromTagE]!, Fold.None, o[Out.FromTagCode]!);
+  out.toTag = nativeText(b, base + o[Out.ToTagS]!, base + o[Out.ToTagE]!, Fold.None, o[Out.ToTagCode]!);
   out.maxForwards = o[Out.MaxForwards]!;
   out.contentLength = o[Out.ContentLength]!;
-  out.bodyOff = o[Out.BodyOff]!;
+  out.bodyOff = base + o[Out.BodyOff]!;
   out.bodyLen = o[Out.BodyLen]!;
   out.complete = true;
   const nc = o[Out.ContactLines]!;
@@ -627,14 +631,14 @@ function fillFromNative(b: Uint8Array, off: number, len: number, out: SipMessage
       via.push(hop);
     }
     const k = viaAt + i * Out.ViaInts;
-    hop.transport = transportName(b, vo[k]!, vo[k + 1]!);
-    hop.host = nativeText(b, vo[k + 2]!, vo[k + 3]!, Fold.Lower, vo[k + 10]!);
+    hop.transport = transportName(b, base + vo[k]!, base + vo[k + 1]!);
+    hop.host = nativeText(b, base + vo[k + 2]!, base + vo[k + 3]!, Fold.Lower, vo[k + 10]!);
     hop.port = vo[k + 4]!;
     const bs = vo[k + 5]!;
-    hop.branch = bs < 0 ? '' : nativeText(b, bs, vo[k + 6]!, Fold.None, vo[k + 11]!);
+    hop.branch = bs < 0 ? '' : nativeText(b, base + bs, base + vo[k + 6]!, Fold.None, vo[k + 11]!);
     hop.rport = vo[k + 7]!;
     const rs = vo[k + 8]!;
-    hop.received = rs < 0 ? '' : nativeText(b, rs, vo[k + 9]!, Fold.None, vo[k + 12]!);
+    hop.received = rs < 0 ? '' : nativeText(b, base + rs, base + vo[k + 9]!, Fold.None, vo[k + 12]!);
   }
   out.viaCount = nv;
 }

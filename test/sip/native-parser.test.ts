@@ -283,7 +283,7 @@ describe.skipIf(why !== undefined)('dissect(): recent messages compared, copied 
     // The results are in the slot's output array (offsets from the slot's start): a record
     // whose tables are views of it, filled from it, is the JavaScript parser's.
     const c = slotRecord(slotOutput(slots, slotOf(d1)));
-    fillSlotRecord(slot, inv.length, c, slotOutput(slots, slotOf(d1)));
+    fillSlotRecord(slot, 0, inv.length, c, slotOutput(slots, slotOf(d1)));
     const js = new SipMessage();
     const an = new Anomalies();
     expect(parseSipMessageJs(inv, 0, inv.length, js, an)).toBe(SipParseStatus.Ok);
