@@ -229,6 +229,8 @@ class FlowRec {
   }
 }
 
+const byTime = (a: InviteRecord, b: InviteRecord): number => a.t - b.t;
+
 const same = (s: Stamp, sec: number, nsec: number, p: number): boolean => s.sec === sec && s.nsec === nsec && s.precision === p;
 
 /** A Stamp for (sec, nsec, p): `a` or `b` when one of them is that time, else a new one. */
@@ -550,7 +552,9 @@ export class FlowTable {
       this.liveCount = 0;
       this.newest = undefined;
     }
-    for (const f of out) f.lost.sort((a, b) => a.t - b.t);
+    // Most flows lost nothing: a sort call each (this runs once, mostly before the JIT has it)
+    // cost up to 50 ms on the 1 GB benchmark capture.
+    for (const f of out) if (f.lost.length > 1) f.lost.sort(byTime);
     return out.sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : a.transport < b.transport ? -1 : a.transport > b.transport ? 1 : a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0));
   }
 }
