@@ -3,16 +3,18 @@
  * ring (pipeline/ring.ts), and the two ends that write and read them (sip/threaded.ts starts
  * both). The reading thread reads, decodes and reassembles; its dissector hands each SIP message
  * to a HandoffWriter (its SipForward), which has the C side compare, copy and parse it into the
- * writer's slots and write the record straight into the ring. A record carries what dissect() said, the packet fields the delivery
- * needs, and, for a message copied into a slot, the slot's bytes and its parse results packed
- * (the fields, spans and header spans, then the Via hops). The tracking thread copies bytes and
- * results into its own dissector's slot, where they were on the reading side, reads the hops
- * from the record, and so makes the records, strings and anomalies of one thread; then it
- * tracks and writes.
+ * writer's slots and write the record straight into the ring. A record carries what dissect()
+ * said, the packet fields the delivery needs, and, for a message copied into a slot, the slot's
+ * bytes and its parse results packed (the fields, spans and header spans, then the Via hops).
+ * The tracking thread copies the results into its own dissector's slot, where they were on the
+ * reading side, reads the hops and the bytes where the record has them (its dissector copies
+ * the bytes into the slot only if the slot is still in use when the ring wants the space back,
+ * SipDissector.settle), and so makes the records, strings and anomalies of one thread; then it
+ * tracks and writes. For `analyze` the writer also keeps some of that work (see its constructor).
  *
  * One SharedArrayBuffer holds the ring, then the reading side's slots, then the tracking side's:
- * the tracking side's two copies per message are copyWithin calls inside it, with no view or
- * object made per message.
+ * the tracking side's copies are copyWithin calls inside it, with no view or object made per
+ * message.
  *
  * Record layout (byte offsets from the record's start, which is 8-byte aligned):
  *   0  int32  type | slot << 8 | kind << 16 | flags << 24 (slot and kind: dissect()'s result)
