@@ -651,18 +651,30 @@ static napi_value set_output(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A Uint8Array argument: its bytes and length; 0 when it is not one. */
+static int u8_arg(napi_env env, napi_value v, uint8_t **data, size_t *length) {
+  napi_typedarray_type type;
+  void *d;
+  if (napi_get_typedarray_info(env, v, &type, length, &d, NULL, NULL) != napi_ok || type != napi_uint8_array) return 0;
+  *data = d;
+  return 1;
+}
+
+/* The (Uint8Array, offset, length) of a message, the first three arguments; 0 when they are not. */
+static int message_args(napi_env env, const napi_value *argv, uint8_t **data, size_t *length, int32_t *off, int32_t *len) {
+  return u8_arg(env, argv[0], data, length) && napi_get_value_int32(env, argv[1], off) == napi_ok && napi_get_value_int32(env, argv[2], len) == napi_ok;
+}
+
 /* parse(bytes: Uint8Array, off, len) -> 0 (parsed, results in the output array) or 3 (slow). */
 static napi_value parse_js(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], result;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  napi_typedarray_type type;
+  uint8_t *data;
   size_t length;
-  void *data;
   int32_t off, len;
   Env *st = env_state(env);
-  if (st == NULL || argc < 3 || napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array || napi_get_value_int32(env, argv[1], &off) != napi_ok || napi_get_value_int32(env, argv[2], &len) != napi_ok) {
+  if (st == NULL || argc < 3 || !message_args(env, argv, &data, &length, &off, &len)) {
     napi_throw_type_error(env, NULL, "parse: (Uint8Array, offset, length) after setOutput");
     return NULL;
   }
@@ -758,31 +770,26 @@ static napi_value dissect_js(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6], result;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  napi_typedarray_type type, stype;
+  uint8_t *data, *sdata;
   size_t length, slength;
-  void *data, *sdata;
   int32_t off, len;
   Env *st = env_state(env);
-  if (st == NULL || argc < 4 || napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array || napi_get_value_int32(env, argv[1], &off) != napi_ok || napi_get_value_int32(env, argv[2], &len) != napi_ok ||
-      napi_get_typedarray_info(env, argv[3], &stype, &slength, &sdata, NULL, NULL) != napi_ok || stype != napi_uint8_array || slength != SLOTS_BYTES ||
+  if (st == NULL || argc < 4 || !message_args(env, argv, &data, &length, &off, &len) || !u8_arg(env, argv[3], &sdata, &slength) || slength != SLOTS_BYTES ||
       ((uintptr_t)sdata & 3) != 0) {
     napi_throw_type_error(env, NULL, "dissect: (Uint8Array, offset, length, slots) after setOutput");
     return NULL;
   }
   uint8_t *to = NULL;
   if (argc >= 6) {
-    napi_typedarray_type ttype;
     size_t tlength;
-    void *tdata;
+    uint8_t *tdata;
     int32_t at;
-    if (napi_get_typedarray_info(env, argv[4], &ttype, &tlength, &tdata, NULL, NULL) != napi_ok || ttype != napi_uint8_array ||
-        napi_get_value_int32(env, argv[5], &at) != napi_ok || at < 0 || (at & 3) != 0 || ((uintptr_t)tdata & 3) != 0 ||
+    if (!u8_arg(env, argv[4], &tdata, &tlength) || napi_get_value_int32(env, argv[5], &at) != napi_ok || at < 0 || (at & 3) != 0 || ((uintptr_t)tdata & 3) != 0 ||
         (size_t)at + HANDOFF_MAX * 4 + (size_t)(len > 0 ? len : 0) > tlength) {
       napi_throw_type_error(env, NULL, "dissect: the record goes to (Uint8Array, 4-aligned offset) with room for it");
       return NULL;
     }
-    to = (uint8_t *)tdata + at;
+    to = tdata + at;
   }
   if (len > 0 && (off > INT32_MAX - len || (size_t)off + (size_t)len > length)) off = -1;
   CHECK(napi_create_int32(env, dissect_at(st, data, off, len, sdata, to), &result));
@@ -799,13 +806,11 @@ static napi_value bind_handoff(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  napi_typedarray_type stype, ttype;
   size_t slength, tlength;
-  void *sdata, *tdata;
+  uint8_t *sdata, *tdata;
   Env *st = env_state(env);
-  if (st == NULL || argc < 2 || napi_get_typedarray_info(env, argv[0], &stype, &slength, &sdata, NULL, NULL) != napi_ok || stype != napi_uint8_array ||
-      slength != SLOTS_BYTES || ((uintptr_t)sdata & 3) != 0 || napi_get_typedarray_info(env, argv[1], &ttype, &tlength, &tdata, NULL, NULL) != napi_ok ||
-      ttype != napi_uint8_array || ((uintptr_t)tdata & 3) != 0) {
+  if (st == NULL || argc < 2 || !u8_arg(env, argv[0], &sdata, &slength) || slength != SLOTS_BYTES || ((uintptr_t)sdata & 3) != 0 ||
+      !u8_arg(env, argv[1], &tdata, &tlength) || ((uintptr_t)tdata & 3) != 0) {
     napi_throw_type_error(env, NULL, "bindHandoff: (slots, Uint8Array) after setOutput");
     return NULL;
   }
@@ -820,14 +825,11 @@ static napi_value dissect_into(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4], result;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  napi_typedarray_type type;
+  uint8_t *data;
   size_t length;
-  void *data;
   int32_t off, len, at;
   Env *st = env_state(env);
-  if (st == NULL || st->hslots == NULL || argc < 4 || napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array || napi_get_value_int32(env, argv[1], &off) != napi_ok || napi_get_value_int32(env, argv[2], &len) != napi_ok ||
-      napi_get_value_int32(env, argv[3], &at) != napi_ok || at < 0 || (at & 3) != 0 ||
+  if (st == NULL || st->hslots == NULL || argc < 4 || !message_args(env, argv, &data, &length, &off, &len) || napi_get_value_int32(env, argv[3], &at) != napi_ok || at < 0 || (at & 3) != 0 ||
       (size_t)at + HANDOFF_MAX * 4 + (size_t)(len > 0 ? len : 0) > st->htoLength) {
     napi_throw_type_error(env, NULL, "dissectInto: (Uint8Array, offset, length, 4-aligned record offset with room) after bindHandoff");
     return NULL;
@@ -847,13 +849,11 @@ static napi_value unintern_js(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  napi_typedarray_type stype;
   size_t slength;
-  void *sdata;
+  uint8_t *sdata;
   int32_t slot;
   Env *st = env_state(env);
-  if (st == NULL || argc < 2 || napi_get_typedarray_info(env, argv[0], &stype, &slength, &sdata, NULL, NULL) != napi_ok || stype != napi_uint8_array ||
-      slength != SLOTS_BYTES || ((uintptr_t)sdata & 3) != 0 || napi_get_value_int32(env, argv[1], &slot) != napi_ok || slot < 0 || slot >= RECENT) {
+  if (st == NULL || argc < 2 || !u8_arg(env, argv[0], &sdata, &slength) || slength != SLOTS_BYTES || ((uintptr_t)sdata & 3) != 0 || napi_get_value_int32(env, argv[1], &slot) != napi_ok || slot < 0 || slot >= RECENT) {
     napi_throw_type_error(env, NULL, "unintern: (slots, slot number) after setOutput");
     return NULL;
   }
