@@ -65,11 +65,11 @@ describe('formats and exit codes', () => {
   });
 
   it.each([
-    ['ok', () => ({}), 0],
-    ['pinned', (fp: number) => ({ ignorePorts: new Set([fp]) }), 1],
-    ['down', () => ({ ignoreAll: true }), 1],
-    ['fresh-only-fail', (fp: number) => ({ onlyPorts: new Set([fp]) }), 0],
-  ] as const)('--count: a run with %s rounds exits %i', async (outcome, policy, code) => {
+    ['ok', 0, () => ({})],
+    ['pinned', 1, (fp: number) => ({ ignorePorts: new Set([fp]) })],
+    ['down', 1, () => ({ ignoreAll: true })],
+    ['fresh-only-fail', 0, (fp: number) => ({ onlyPorts: new Set([fp]) })],
+  ] as const)('--count: a run with %s rounds exits %i', async (outcome, code, policy) => {
     const r = await responder();
     const fixed = await freeUdpPortPair();
     Object.assign(r.policy, policy(fixed));
