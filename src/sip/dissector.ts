@@ -135,12 +135,7 @@ export class SipDissector {
   private readonly epPort = new Int32Array(EP_SLOTS).fill(-1);
   private readonly epIp: string[] = new Array<string>(EP_SLOTS).fill('');
   private readonly epStr: string[] = new Array<string>(EP_SLOTS).fill('');
-  // The last TCP direction's endpoint strings.
-  private tcpStream: TcpStream | undefined;
-  private tcpId = -1;
-  private tcpSrc = '';
-  private tcpDst = '';
-  private tcpSrcKey = -1;
+  private readonly tcpEnds = new StreamEndpoints();
   /**
    * With the C parser, the recent messages are compared, copied and parsed in one native call
    * (dissect() in sip_parse.c): the bytes live in these slots, one per Recent record.
@@ -393,17 +388,34 @@ export class SipDissector {
     ctx.dstIp = stream.dst;
     ctx.srcPort = stream.srcPort;
     ctx.dstPort = stream.dstPort;
-    if (this.tcpStream !== stream || this.tcpId !== stream.id) {
-      this.tcpStream = stream;
-      this.tcpId = stream.id;
-      this.tcpSrc = formatEndpoint(stream.src, stream.srcPort);
-      this.tcpDst = formatEndpoint(stream.dst, stream.dstPort);
-      this.tcpSrcKey = stream.ipVersion === 4 ? ipv4EndpointKeyOf(this.tcpSrc) : -1;
-    }
-    ctx.src = this.tcpSrc;
-    ctx.srcKey = this.tcpSrcKey;
-    ctx.dst = this.tcpDst;
+    const ends = this.tcpEnds.of(stream);
+    ctx.src = ends.src;
+    ctx.srcKey = ends.srcKey;
+    ctx.dst = ends.dst;
     this.onMessage(this.msg, ctx, st);
+  }
+}
+
+/**
+ * A TCP direction's endpoint strings and its source's key (core/address.ts ipv4EndpointKey; -1
+ * but for IPv4), made when the direction changes: its messages come one after another.
+ */
+export class StreamEndpoints {
+  private stream: TcpStream | undefined = undefined;
+  private id = -1;
+  src = '';
+  dst = '';
+  srcKey = -1;
+
+  of(stream: TcpStream): this {
+    if (this.stream !== stream || this.id !== stream.id) {
+      this.stream = stream;
+      this.id = stream.id;
+      this.src = formatEndpoint(stream.src, stream.srcPort);
+      this.dst = formatEndpoint(stream.dst, stream.dstPort);
+      this.srcKey = stream.ipVersion === 4 ? ipv4EndpointKeyOf(this.src) : -1;
+    }
+    return this;
   }
 }
 

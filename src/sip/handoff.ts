@@ -39,7 +39,7 @@
  * bytes each); 104 bytes in all.
  */
 import { Anomalies } from '../core/anomalies.js';
-import { formatEndpoint, formatIP, ipv4EndpointKey, ipv4EndpointKeyOf } from '../core/address.js';
+import { formatEndpoint, formatIP, ipv4EndpointKey } from '../core/address.js';
 import { HeardTable, type HeardFields } from '../observe/heard.js';
 import { MAGIC_COOKIE, SipMessage } from './message.js';
 import { parseSipMessageJs, SipParseStatus } from './parser.js';
@@ -47,7 +47,7 @@ import { Dissected, HANDOFF_MAX, NATIVE_OK, nativeSipParser, Out, RECENT, SLOT_C
 import { newPacket } from '../decode/packet.js';
 import type { Packet, TcpStream } from '../decode/types.js';
 import { RING_DATA, RingReader, RingWriter, newRingBuffer } from '../pipeline/ring.js';
-import type { SipDissector, SipForward } from './dissector.js';
+import { StreamEndpoints, type SipDissector, type SipForward } from './dissector.js';
 
 export const enum Rec {
   Udp = 1,
@@ -133,10 +133,7 @@ export class HandoffWriter implements SipForward {
   private readonly scratch = new SipMessage();
   private readonly scratchAnomalies = new Anomalies();
   // The last TCP direction's source, as the dissector words it.
-  private tcpId = -1;
-  private tcpStream: TcpStream | undefined;
-  private tcpSrc = '';
-  private tcpSrcKey = -1;
+  private readonly tcpEnds = new StreamEndpoints();
 
   /** The heard-from table (analyze), at the end. */
   heardFields(): HeardFields | undefined {
@@ -253,13 +250,8 @@ export class HandoffWriter implements SipForward {
     const f = pkt.frame;
     const heard = this.heard!;
     if (stream !== undefined) {
-      if (this.tcpStream !== stream || this.tcpId !== stream.id) {
-        this.tcpStream = stream;
-        this.tcpId = stream.id;
-        this.tcpSrc = formatEndpoint(stream.src, stream.srcPort);
-        this.tcpSrcKey = stream.ipVersion === 4 ? ipv4EndpointKeyOf(this.tcpSrc) : -1;
-      }
-      heard.heard(this.tcpSrc, this.tcpSrcKey, f.sec, f.nsec, f.precision);
+      const ends = this.tcpEnds.of(stream);
+      heard.heard(ends.src, ends.srcKey, f.sec, f.nsec, f.precision);
     } else if (pkt.ipVersion === 4) {
       const s = pkt.src;
       heard.heard('', ipv4EndpointKey((s[0]! << 24) | (s[1]! << 16) | (s[2]! << 8) | s[3]!, pkt.srcPort), f.sec, f.nsec, f.precision);
