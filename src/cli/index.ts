@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { setFlagsFromString } from 'node:v8';
-import { main, processIo } from './main.js';
+import { startReaderEarly } from '../sip/reader-thread.js';
 
 // V8 lets the old generation grow to about four times what survived the last full collection
 // before collecting again. Our live data is bounded (flows, transactions in flight) but the
@@ -11,6 +11,14 @@ import { main, processIo } from './main.js';
 // refuses this flag).
 if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent'))) setFlagsFromString('--heap-growing-percent=30');
 
+/** Commands whose runs read on two threads when they can (sip/source.ts runSip, analysis/analyze.ts). */
+const SPLIT_COMMANDS = new Set(['analyze', 'calls', 'messages', 'flow']);
+
+// The commands that read captures on a second thread (sip/threaded.ts) start it before this
+// thread loads the program (about 65 ms), so that both load at once: see sip/reader-thread.ts.
+if (SPLIT_COMMANDS.has(process.argv[2] ?? '') && process.env.STALEPIN_THREADS !== '1' && process.env.STALEPIN_SIP_PARSER !== 'js') startReaderEarly();
+
+const { main, processIo } = await import('./main.js');
 const io = processIo();
 main(process.argv.slice(2), io).then(
   (code) => {

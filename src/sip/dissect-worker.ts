@@ -5,6 +5,7 @@
  * at the end, after the ring's last record. For `analyze` it also passes ICMP errors, ticks only
  * where the analyzer would advance its timers, and posts the packets it counted.
  */
+import { once } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Anomalies } from '../core/anomalies.js';
 import { StalepinError } from '../core/errors.js';
@@ -14,9 +15,11 @@ import { PacketSpan } from '../observe/packet-span.js';
 import { runPackets } from '../pipeline/packets.js';
 import { SipDissector } from './dissector.js';
 import { HandoffWriter } from './handoff.js';
+import { nativeSipParser } from './native-parser.js';
+import { EARLY } from './reader-thread.js';
 import type { SplitInput, SplitOutcome } from './threaded.js';
 
-const input = workerData as SplitInput;
+const input = workerData === EARLY ? await inputWhenSent() : (workerData as SplitInput);
 const writer = new HandoffWriter(input.buffer, input.analyze);
 const span = new PacketSpan();
 let outcome: SplitOutcome;
@@ -78,6 +81,13 @@ function analyzePacket(pkt: Packet, dissector: SipDissector): void {
     writer.tickAfter = false;
   } else if (isIcmpAbout(pkt)) writer.icmp(pkt);
   if (due && !sent) writer.tick(pkt.frame.sec, pkt.frame.nsec);
+}
+
+/** Started early (sip/reader-thread.ts): the C parser is loaded while the run is set up, then the input comes. */
+async function inputWhenSent(): Promise<SplitInput> {
+  nativeSipParser();
+  const [input] = (await once(parentPort!, 'message')) as [SplitInput];
+  return input;
 }
 
 function errorFields(e: StalepinError): NonNullable<SplitOutcome['error']> {

@@ -13,7 +13,6 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { Anomalies, AnomalyRecord } from '../core/anomalies.js';
 import { StalepinError, type ErrorCode, type ErrorLocation } from '../core/errors.js';
 import type { TcpReassemblyOptions } from '../decode/tcp-reassembly.js';
@@ -22,6 +21,7 @@ import type { HeardFields } from '../observe/heard.js';
 import type { PacketSpanFields } from '../observe/packet-span.js';
 import { HandoffReader, type HandoffTarget } from './handoff.js';
 import { nativeSipParser } from './native-parser.js';
+import { READER_URL as WORKER, readerThread } from './reader-thread.js';
 
 /** What the worker is given. */
 export interface SplitInput {
@@ -59,8 +59,6 @@ interface ErrorFields {
   location: ErrorLocation;
 }
 
-const WORKER = new URL('./dissect-worker.js', import.meta.url);
-
 /**
  * Can this run be split (see the top of this file)? STALEPIN_THREADS=1 says no; =2 says it must
  * be, and is an error when it cannot (for the tests, and to check a deployment).
@@ -93,7 +91,7 @@ export async function runSplit(
   opts: Pick<PacketRunOptions, 'signal' | 'onProgress'> & { anomalies: Anomalies },
   to: Omit<HandoffTarget, 'progress'>,
 ): Promise<SplitRunResult> {
-  const worker = new Worker(WORKER, { workerData: { ...input, buffer } satisfies SplitInput });
+  const worker = readerThread({ ...input, buffer } satisfies SplitInput);
   let outcome: SplitOutcome | undefined;
   let failure: Error | undefined;
   const settled = new Promise<void>((resolve) => {
