@@ -96,6 +96,8 @@ export class LbAnalyzer {
       calls: false,
       inviteOnly: true,
       onTransaction: (tx) => this.transaction(tx),
+      // transaction() keeps nothing of a transaction (InviteInfo.tx is valid during the hook only).
+      borrowTransactions: true,
       ...(opts.onRetransmission
         ? {
             onRetransmission: (tx: SipTransaction) => {

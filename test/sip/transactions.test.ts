@@ -711,4 +711,29 @@ describe('SipTracker: finished transactions used again', () => {
       expect(view(reused)).toEqual(view(fresh));
     });
   }
+
+  it('borrowTransactions: the hook reads the tracker\'s own objects, used again later, with what a summary says', () => {
+    const steps = traffic(11);
+    const fresh = drive(steps, { inviteOnly: true, calls: false }, 400);
+    // Read during the call, as the load-balancer analysis reads them.
+    const during: SipTransaction[] = [];
+    const objects = new Set<SipTransaction>();
+    const borrowed = drive(steps, {
+      inviteOnly: true,
+      calls: false,
+      borrowTransactions: true,
+      onTransaction: (t) => {
+        objects.add(t);
+        during.push({ ...t, requests: [...t.requests], hops: t.hops } as SipTransaction);
+      },
+    }, 400);
+    expect(borrowed.txs).toEqual([]);
+    expect(during.length).toBeGreaterThanOrEqual(1500);
+    expect(objects.size).toBeLessThan(during.length / 2);
+    const plain = (t: SipTransaction) => {
+      const { id, method, callId, cseq, branch, fromTag, rfc2543, orphan, requests, requestCount, retransmissions, firstProvisional, final, responseCount, ack, cancel, firstResponseNs, finalResponseNs, state, evicted, callRef, hops } = t;
+      return { id, method, callId, cseq, branch, fromTag, rfc2543, orphan, requests, requestCount, retransmissions, firstProvisional, final, responseCount, ack, cancel, firstResponseNs, finalResponseNs, state, evicted, callRef, hops };
+    };
+    expect(during.sort((a, b) => a.id - b.id).map(plain)).toEqual(fresh.txs.map(plain));
+  });
 });
