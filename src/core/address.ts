@@ -9,6 +9,43 @@ export function formatIPv4(b: Uint8Array, off = 0): string {
   return b[off] + '.' + b[off + 1] + '.' + b[off + 2] + '.' + b[off + 3];
 }
 
+/**
+ * "a.b.c.d" and "a.b.c.d:port" for an IPv4 address and port, as formatIPv4 and formatEndpoint
+ * make them, each a flat string made in one step. Building them by `+` takes a dozen strings
+ * on the way (every byte's digits, then each join); a capture with many client ports formats
+ * hundreds of thousands of these (the SIP dissector's endpoint cache, on every miss).
+ */
+export class Ipv4EndpointText {
+  ip = '';
+  endpoint = '';
+  private readonly text = Buffer.allocUnsafe(24);
+
+  format(a: Uint8Array, off: number, port: number): void {
+    const t = this.text;
+    let p = digits(t, 0, a[off]!);
+    t[p++] = 0x2e;
+    p = digits(t, p, a[off + 1]!);
+    t[p++] = 0x2e;
+    p = digits(t, p, a[off + 2]!);
+    t[p++] = 0x2e;
+    p = digits(t, p, a[off + 3]!);
+    const ipEnd = p;
+    t[p++] = 0x3a;
+    p = digits(t, p, port);
+    this.ip = t.toString('latin1', 0, ipEnd);
+    this.endpoint = t.toString('latin1', 0, p);
+  }
+}
+
+/** The decimal digits of v (0 <= v < 2^31) at t[p...]; returns the index after them. */
+function digits(t: Uint8Array, p: number, v: number): number {
+  let n = 1;
+  for (let x = v; x >= 10; x = (x / 10) | 0) n++;
+  const end = p + n;
+  for (let q = end; q > p; v = (v / 10) | 0) t[--q] = 0x30 + (v % 10);
+  return end;
+}
+
 /** RFC 5952: lower case, leading zeros dropped, the longest run (>= 2) of zero groups as "::". */
 export function formatIPv6(b: Uint8Array, off = 0): string {
   const g: number[] = new Array(8);

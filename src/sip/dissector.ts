@@ -14,8 +14,7 @@
  * thousand endpoints cost no string per message.
  */
 import { Anomalies } from '../core/anomalies.js';
-import { formatEndpoint, formatIP, formatIPv4, ipv4EndpointKey, ipv4EndpointKeyOf } from '../core/address.js';
-import { flatten } from '../core/strings.js';
+import { formatEndpoint, formatIP, Ipv4EndpointText, ipv4EndpointKey, ipv4EndpointKeyOf } from '../core/address.js';
 import { DecodeStatus, type Packet, type TcpStream } from '../decode/types.js';
 import { SIP_LIMITS, SipMessage } from './message.js';
 import { Dissected, nativeSipParser, newSlots, RECENT, slotBytes, slotOutput, type NativeSipParser } from './native-parser.js';
@@ -135,6 +134,7 @@ export class SipDissector {
   private readonly epPort = new Int32Array(EP_SLOTS).fill(-1);
   private readonly epIp: string[] = new Array<string>(EP_SLOTS).fill('');
   private readonly epStr: string[] = new Array<string>(EP_SLOTS).fill('');
+  private readonly epText = new Ipv4EndpointText();
   private readonly tcpEnds = new StreamEndpoints();
   /**
    * With the C parser, the recent messages are compared, copied and parsed in one native call
@@ -357,10 +357,11 @@ export class SipDissector {
     if (this.epPort[i] !== port || this.epAddr[i] !== addr) {
       this.epAddr[i] = addr;
       this.epPort[i] = port;
-      // Flat: these strings end up as keys and in every record that names the endpoint.
-      const ip = flatten(formatIPv4(a, 0));
-      this.epIp[i] = ip;
-      this.epStr[i] = flatten(ip + ':' + port);
+      // Flat (one step each): these strings end up as keys and in every record that names the endpoint.
+      const text = this.epText;
+      text.format(a, 0, port);
+      this.epIp[i] = text.ip;
+      this.epStr[i] = text.endpoint;
     }
     return i;
   }
