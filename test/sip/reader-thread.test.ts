@@ -19,11 +19,13 @@ const capture = join(repoRoot, 'fixtures', 'lab', 'killed', 'lb-any.pcap');
 const why =
   process.env.STALEPIN_SIP_PARSER === 'js'
     ? 'STALEPIN_SIP_PARSER=js'
-    : nativeSipParser() === undefined
-      ? 'the C parser binding is not built (npm install needs g++, make and python3)'
-      : !existsSync(join(dist, 'reader-thread.js'))
-        ? 'dist/ is not built (npm run build)'
-        : undefined;
+    : process.env.STALEPIN_THREADS === '1'
+      ? 'STALEPIN_THREADS=1'
+      : nativeSipParser() === undefined
+        ? 'the C parser binding is not built (npm install needs g++, make and python3)'
+        : !existsSync(join(dist, 'reader-thread.js'))
+          ? 'dist/ is not built (npm run build)'
+          : undefined;
 if (why) console.log(`early reading-thread tests skipped: ${why}`);
 
 interface Built {
