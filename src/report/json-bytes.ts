@@ -37,6 +37,24 @@ export class JsonBytes {
     if (n > this.buf.length) this.buf = Buffer.allocUnsafeSlow(n);
   }
 
+  /** Bytes as they are (text this class wrote earlier, see taken()). */
+  raw(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /**
+   * What was written since the last flush or taken(), for a writer that renders pieces to keep
+   * rather than to hand on: a view of the buffer, valid until the next write (what overflowed a
+   * chunk went to the sink).
+   */
+  taken(): Uint8Array {
+    const b = this.buf.subarray(0, this.pos);
+    this.pos = 0;
+    return b;
+  }
+
   /** Text known to be printable ASCII that needs no escaping: our own punctuation and names. */
   ascii(s: string): void {
     const n = s.length;

@@ -5,7 +5,7 @@ import { encodePcap } from '../../src/capture/writer.js';
 import { ETH_IPV4, ethernet, ip4, ipv4, tcp, udp4Frame } from '../gen/packets.js';
 import { repoRoot, runCli } from '../helpers/cli.js';
 import { request, response, sipText } from './helpers.js';
-import { callRecord, InOrder, writeJsonElement } from '../../src/cli/commands/calls.js';
+import { callRecord, InOrder, ParkedElements, writeJsonElement } from '../../src/cli/commands/calls.js';
 import { JsonBytes } from '../../src/report/json-bytes.js';
 import { jsonText } from '../../src/report/json-text.js';
 import type { SipCall } from '../../src/sip/transactions.js';
@@ -324,4 +324,70 @@ describe('calls: the in-order buffer', () => {
     expect(rest).toEqual([...rest].sort((a, b) => a - b));
     expect(out.indexOf(1)).toBeGreaterThan(900);
   });
+
+  it('calls that wait as parked JSON bytes come out as the elements written in order', () => {
+    // Calls of every size (one with a hundred long addresses: its element outruns a 64 KB chunk),
+    // finishing in a shuffled order, in waves: each wave waits for its first call.
+    const call = (id: number): SipCall => ({
+      id,
+      callId: `c${id}@example.com${'x'.repeat(id % 300)}`,
+      fromTag: 'f',
+      toTag: '',
+      from: `sip:+1555${id}@192.0.2.50`,
+      to: id % 7 === 0 ? 'sip:\u00e9\u202e"q"@example.com' : 'sip:bob@example.com',
+      startSec: BASE + id,
+      startNsec: (id * 7919) % 1e9,
+      precision: 6,
+      transport: id % 5 === 0 ? 'tcp' : 'udp',
+      state: 'completed',
+      finalCode: 200,
+      setupNs: id * 1000,
+      ringNs: id % 3 === 0 ? -1 : id,
+      endSec: BASE + id + 9,
+      endNsec: 0,
+      endReason: id % 4 === 0 ? undefined : 'bye',
+      addresses: Array.from({ length: id === 77 ? 100 : 3 }, (_, k) => `192.0.2.${k % 250}:${40000 + k}${'9'.repeat(id === 77 ? 700 : 0)}`),
+      backends: id % 2 === 0 ? ['198.51.100.11:5060'] : [],
+      messages: 14,
+      inviteTx: id,
+      unansweredInvites: 0,
+      evicted: false,
+    });
+    const n = 9000;
+    const want: Uint8Array[] = [];
+    const direct = new JsonBytes((b) => want.push(b));
+    for (let id = 1; id <= n; id++) {
+      direct.ascii(id > 1 ? ',\n' : '\n');
+      writeJsonElement(direct, call(id));
+    }
+    direct.flush();
+    const got: Uint8Array[] = [];
+    const w = new JsonBytes((b) => got.push(b));
+    const parked = new ParkedElements();
+    let listed = 0;
+    const order = new InOrder<SipCall | number>(
+      (c) => {
+        w.ascii(listed++ ? ',\n' : '\n');
+        if (typeof c === 'number') parked.take(c, w);
+        else writeJsonElement(w, c);
+      },
+      MAX_WAITING,
+      (c) => (typeof c === 'number' ? c : parked.park(c)),
+    );
+    let seed = 5;
+    const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+    for (let start = 1; start <= n; start += 500) {
+      const ids = Array.from({ length: 500 }, (_, k) => start + k);
+      const rest = ids.slice(1).sort(() => rnd() - 0.5);
+      for (const id of [...rest, ids[0]!]) order.put(id, call(id));
+    }
+    order.drain();
+    w.flush();
+    expect(listed).toBe(n);
+    expect(Buffer.concat(got).equals(Buffer.concat(want))).toBe(true);
+    // Blocks whose elements were all written are used again: 500 calls wait at a time.
+    expect(parked.blockCount).toBeLessThanOrEqual(3);
+  });
 });
+
+const MAX_WAITING = 10_000;
