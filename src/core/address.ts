@@ -166,6 +166,11 @@ export function normalizeVip(text: string, option = '--vip'): string {
   return ep.port === undefined ? ep.ip : formatEndpoint(ep.ip, ep.port);
 }
 
+/** The IPv4 address at b[off, off + 4) as a 32-bit word (signed, as bit operations leave it; ipv4EndpointKey takes it so). */
+export function ipv4Word(b: Uint8Array, off = 0): number {
+  return (b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!;
+}
+
 /**
  * An IPv4 endpoint as one number (address * 65536 + port, below 2^48: exact in a double), for
  * tables keyed by endpoint that should not keep a string per key. -1 for anything else.
@@ -181,7 +186,7 @@ export function ipv4EndpointKeyOf(text: string): number {
   const b = parseIP(text.slice(0, colon));
   const port = Number(text.slice(colon + 1));
   if (b === undefined || b.length !== 4 || !Number.isInteger(port) || port < 0 || port > 65535) return -1;
-  const key = ipv4EndpointKey((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!, port);
+  const key = ipv4EndpointKey(ipv4Word(b), port);
   // Only the text formatEndpoint makes for this key names it ("01.2.3.4:5060" names nothing).
   return formatEndpoint(formatIPv4(b), port) === text ? key : -1;
 }

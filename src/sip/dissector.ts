@@ -14,7 +14,7 @@
  * thousand endpoints cost no string per message.
  */
 import { Anomalies } from '../core/anomalies.js';
-import { formatEndpoint, formatIP, Ipv4EndpointText, ipv4EndpointKey, ipv4EndpointKeyOf } from '../core/address.js';
+import { formatEndpoint, formatIP, Ipv4EndpointText, ipv4EndpointKey, ipv4EndpointKeyOf, ipv4Word } from '../core/address.js';
 import { DecodeStatus, type Packet, type TcpStream } from '../decode/types.js';
 import { SIP_LIMITS, SipMessage } from './message.js';
 import { Dissected, nativeSipParser, newSlots, RECENT, slotBytes, slotOutput, type NativeSipParser } from './native-parser.js';
@@ -352,7 +352,7 @@ export class SipDissector {
 
   /** Cache slot holding the strings of IPv4 address a[0..4) and port. */
   private endpoint4(a: Uint8Array, port: number): number {
-    const addr = (a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!;
+    const addr = ipv4Word(a);
     const i = (Math.imul(addr ^ Math.imul(port, 0x9e3779b1), 0x85ebca6b) >>> 20) & (EP_SLOTS - 1);
     if (this.epPort[i] !== port || this.epAddr[i] !== addr) {
       this.epAddr[i] = addr;

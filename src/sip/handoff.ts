@@ -39,7 +39,7 @@
  * bytes each); 104 bytes in all.
  */
 import { Anomalies } from '../core/anomalies.js';
-import { formatEndpoint, formatIP, ipv4EndpointKey } from '../core/address.js';
+import { formatEndpoint, formatIP, ipv4EndpointKey, ipv4Word } from '../core/address.js';
 import { HeardTable, type HeardFields } from '../observe/heard.js';
 import { MAGIC_COOKIE, SipMessage } from './message.js';
 import { parseSipMessageJs, SipParseStatus } from './parser.js';
@@ -253,8 +253,7 @@ export class HandoffWriter implements SipForward {
       const ends = this.tcpEnds.of(stream);
       heard.heard(ends.src, ends.srcKey, f.sec, f.nsec, f.precision);
     } else if (pkt.ipVersion === 4) {
-      const s = pkt.src;
-      heard.heard('', ipv4EndpointKey((s[0]! << 24) | (s[1]! << 16) | (s[2]! << 8) | s[3]!, pkt.srcPort), f.sec, f.nsec, f.precision);
+      heard.heard('', ipv4EndpointKey(ipv4Word(pkt.src), pkt.srcPort), f.sec, f.nsec, f.precision);
     } else heard.heard(formatEndpoint(formatIP(pkt.src, 0, 16), pkt.srcPort), -1, f.sec, f.nsec, f.precision);
   }
 
