@@ -733,15 +733,20 @@ static int32_t pack(const int32_t *o, int32_t *to) {
   return head + via;
 }
 
+/* Room at `at` in an array of `length` bytes for the record of a message of `len` bytes? */
+static int record_fits(int32_t at, int32_t len, size_t length) {
+  return at >= 0 && (at & 3) == 0 && (size_t)at + HANDOFF_MAX * 4 + (size_t)(len > 0 ? len : 0) <= length;
+}
+
 /*
- * The work of dissect(): b[off, off + len) against the slots at sdata; with `to`, the record
- * is written there. slot | kind << 8 (| words << 10 with `to`).
+ * The work of dissect(): b[off, off + len) (b of `length` bytes) against the slots at sdata;
+ * with `to`, the record is written there. slot | kind << 8 (| words << 10 with `to`).
  */
-static int32_t dissect_at(Env *st, const uint8_t *b, int32_t off, int32_t len, void *sdata, uint8_t *to) {
+static int32_t dissect_at(Env *st, const uint8_t *b, size_t length, int32_t off, int32_t len, void *sdata, uint8_t *to) {
   int32_t *head = sdata;
   uint8_t *slots = (uint8_t *)sdata + SLOTS_HEAD;
   int32_t next = head[RECENT] & (RECENT - 1);
-  if (off < 0 || len <= 0 || len > MAX_MESSAGE) {
+  if (off < 0 || len <= 0 || len > MAX_MESSAGE || off > INT32_MAX - len || (size_t)off + (size_t)len > length) {
     head[next] = -1;
     head[RECENT] = (next + 1) & (RECENT - 1);
     return next | D_NOT_KEPT << 8;
@@ -784,15 +789,13 @@ static napi_value dissect_js(napi_env env, napi_callback_info info) {
     size_t tlength;
     uint8_t *tdata;
     int32_t at;
-    if (!u8_arg(env, argv[4], &tdata, &tlength) || napi_get_value_int32(env, argv[5], &at) != napi_ok || at < 0 || (at & 3) != 0 || ((uintptr_t)tdata & 3) != 0 ||
-        (size_t)at + HANDOFF_MAX * 4 + (size_t)(len > 0 ? len : 0) > tlength) {
+    if (!u8_arg(env, argv[4], &tdata, &tlength) || napi_get_value_int32(env, argv[5], &at) != napi_ok || ((uintptr_t)tdata & 3) != 0 || !record_fits(at, len, tlength)) {
       napi_throw_type_error(env, NULL, "dissect: the record goes to (Uint8Array, 4-aligned offset) with room for it");
       return NULL;
     }
     to = tdata + at;
   }
-  if (len > 0 && (off > INT32_MAX - len || (size_t)off + (size_t)len > length)) off = -1;
-  CHECK(napi_create_int32(env, dissect_at(st, data, off, len, sdata, to), &result));
+  CHECK(napi_create_int32(env, dissect_at(st, data, length, off, len, sdata, to), &result));
   return result;
 }
 
@@ -829,13 +832,12 @@ static napi_value dissect_into(napi_env env, napi_callback_info info) {
   size_t length;
   int32_t off, len, at;
   Env *st = env_state(env);
-  if (st == NULL || st->hslots == NULL || argc < 4 || !message_args(env, argv, &data, &length, &off, &len) || napi_get_value_int32(env, argv[3], &at) != napi_ok || at < 0 || (at & 3) != 0 ||
-      (size_t)at + HANDOFF_MAX * 4 + (size_t)(len > 0 ? len : 0) > st->htoLength) {
+  if (st == NULL || st->hslots == NULL || argc < 4 || !message_args(env, argv, &data, &length, &off, &len) || napi_get_value_int32(env, argv[3], &at) != napi_ok ||
+      !record_fits(at, len, st->htoLength)) {
     napi_throw_type_error(env, NULL, "dissectInto: (Uint8Array, offset, length, 4-aligned record offset with room) after bindHandoff");
     return NULL;
   }
-  if (len > 0 && (off > INT32_MAX - len || (size_t)off + (size_t)len > length)) off = -1;
-  CHECK(napi_create_int32(env, dissect_at(st, data, off, len, st->hslots, st->hto + at), &result));
+  CHECK(napi_create_int32(env, dissect_at(st, data, length, off, len, st->hslots, st->hto + at), &result));
   return result;
 }
 
