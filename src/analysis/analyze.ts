@@ -12,7 +12,8 @@ import type { Timestamp } from '../core/time.js';
 import { defaultRuleOptions, evaluate } from '../findings/rules.js';
 import { loadInventory, type Inventory } from '../inventory/index.js';
 import { LbAnalyzer, type AnalyzerOptions } from '../observe/analyzer.js';
-import { isoOf } from '../observe/types.js';
+import type { HeldFlow } from '../observe/flows.js';
+import { isoOf, type Flow } from '../observe/types.js';
 import { runPackets } from '../pipeline/packets.js';
 import { handoffSlots, newHandoffBuffer } from '../sip/handoff.js';
 import { canSplit, runSplit, type SplitRunResult } from '../sip/threaded.js';
@@ -45,6 +46,19 @@ export const GENERATOR = 'stalepin 0.1.0';
 
 /** Flows listed in the report at most (all are counted in summary.flows). */
 export const MAX_FLOWS_LISTED = 20_000;
+
+/**
+ * The flows a report lists, as indexes into `held` (FlowTable.held()): all of them, in order,
+ * when there are at most `max`; else those that lost calls first, then the busiest, `max` of
+ * them (ties in the order of `held`), by client (ties in the order they were chosen in).
+ */
+export function listedFlows(held: readonly HeldFlow[], max: number): number[] {
+  const order = Array.from(held.keys());
+  if (held.length <= max) return order;
+  order.sort((a, b) => held[b]!.unanswered - held[a]!.unanswered || held[b]!.invites - held[a]!.invites);
+  order.length = max;
+  return order.sort((a, b) => (held[a]!.client < held[b]!.client ? -1 : held[a]!.client > held[b]!.client ? 1 : 0));
+}
 
 export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const inputs: ReportInput[] = [];
@@ -147,8 +161,19 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
 
   // Reading is over: let the report reuse the space of what reading left behind (core/collect.ts).
   collectGarbage();
-  const flows = analyzer.flows.sorted(true);
-  const result = evaluate(flows, analyzer.flows, {
+  // Flow objects are made for the flows the rules examine (those that lost INVITEs) and the ones
+  // the report lists, not for every flow held: where the INVITEs of the rest went is read off the
+  // table (routes()), and the flows listed are chosen by their records.
+  const table = analyzer.flows;
+  const held = table.held();
+  const routes = table.routes();
+  const made = new Array<Flow | undefined>(held.length);
+  const flowAt = (i: number): Flow => (made[i] ??= held[i]!.toFlow());
+  const lossy: Flow[] = [];
+  for (let i = 0; i < held.length; i++) if (held[i]!.lostAny()) lossy.push(flowAt(i));
+  const listed = listedFlows(held, MAX_FLOWS_LISTED).map(flowAt);
+  table.release();
+  const result = evaluate(lossy, table, {
     ...defaultRuleOptions,
     udpTimeoutS: opts.udpTimeoutS,
     vips: opts.vips.map((v) => normalizeVip(v)),
@@ -156,15 +181,13 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     conntrack: ct?.facts ?? [],
     captureLabel: captures.length === 1 ? captures[0]! : `${captures.length} captures`,
     end: analyzer.last,
-  });
-  if (analyzer.flows.droppedFlows) anomalies.add('flow_table_full', undefined, analyzer.flows.droppedFlows);
-  if (analyzer.flows.droppedLost) anomalies.add('lost_invite_records_dropped', undefined, analyzer.flows.droppedLost);
-  if (analyzer.flows.droppedHeard) anomalies.add('heard_table_full', undefined, analyzer.flows.droppedHeard);
+  }, routes);
+  if (table.droppedFlows) anomalies.add('flow_table_full', undefined, table.droppedFlows);
+  if (table.droppedLost) anomalies.add('lost_invite_records_dropped', undefined, table.droppedLost);
+  if (table.droppedHeard) anomalies.add('heard_table_full', undefined, table.droppedHeard);
   if (result.unlistedUnanswered.tuples)
     anomalies.add('unanswered_invites_not_listed', `${result.unlistedUnanswered.tuples} more client tuples with ${result.unlistedUnanswered.invites} unanswered INVITEs`, result.unlistedUnanswered.tuples);
-  // The flows listed: those that lost calls first, then the busiest, up to the bound.
-  const listed = flows.length > MAX_FLOWS_LISTED ? [...flows].sort((a, b) => b.unanswered - a.unanswered || b.invites - a.invites).slice(0, MAX_FLOWS_LISTED) : flows;
-  if (listed !== flows) anomalies.add('flows_not_listed', `${flows.length - listed.length} flows counted in summary.flows but not listed`, flows.length - listed.length);
+  if (listed.length < held.length) anomalies.add('flows_not_listed', `${held.length - listed.length} flows counted in summary.flows but not listed`, held.length - listed.length);
 
   return {
     schema: REPORT_SCHEMA,
@@ -176,8 +199,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
       sipMessages: analyzer.counts.sipMessages,
       inviteTransactions: analyzer.counts.inviteTransactions,
       unansweredInvites: analyzer.counts.unansweredInvites,
-      flows: flows.length + analyzer.flows.flowsRetired,
-      flowsRetired: analyzer.flows.flowsRetired,
+      flows: held.length + table.flowsRetired,
+      flowsRetired: table.flowsRetired,
       services: result.services,
       first: isoOf(analyzer.first),
       last: isoOf(analyzer.last),
@@ -185,7 +208,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     },
     targets: result.targets,
     findings: result.findings,
-    flows: reportFlows(listed === flows ? flows : [...listed].sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : 0))),
+    flows: reportFlows(listed),
     anomalies: anomalies.list(),
     warnings,
     ...(error ? { error: error.oneLine() } : {}),

@@ -14,7 +14,7 @@
 import { parseEndpoint } from '../core/address.js';
 import { formatIso } from '../core/time.js';
 import { findNode, type Inventory } from '../inventory/model.js';
-import type { FlowTable, HostUse } from '../observe/flows.js';
+import { routesOf, type FlowRoutes, type FlowTable, type HostUse } from '../observe/flows.js';
 import type { BackendActivity, Flow, InviteRecord, Stamp } from '../observe/types.js';
 import { isoOf, tOf } from '../observe/types.js';
 import type { ConntrackFact } from './facts.js';
@@ -76,7 +76,12 @@ export interface RuleResult {
   unlistedUnanswered: { tuples: number; invites: number };
 }
 
-export function evaluate(flows: Flow[], table: Pick<FlowTable, 'activity' | 'byDst' | 'hosts'>, opts: RuleOptions): RuleResult {
+/**
+ * `flows` are every flow held, or at least every one that lost INVITEs when `routes` says
+ * where the INVITEs of all of them went (analyze makes Flow objects for those it examines or
+ * lists only, see FlowTable.held()).
+ */
+export function evaluate(flows: Flow[], table: Pick<FlowTable, 'activity' | 'byDst' | 'hosts'>, opts: RuleOptions, routes: FlowRoutes = routesOf(flows)): RuleResult {
   const inv = opts.inventory;
   const endT = opts.end ? tOf(opts.end) : Infinity;
 
@@ -86,20 +91,13 @@ export function evaluate(flows: Flow[], table: Pick<FlowTable, 'activity' | 'byD
   for (const v of opts.vips) services.add(v);
   for (const s of inv?.services ?? []) services.add(s.port !== undefined ? fmt(s.address, s.port) : s.address);
   for (const c of opts.conntrack) if (c.target !== c.service) services.add(c.service);
-  // 2. Backend addresses: forwarding targets, inventory nodes, conntrack reply sources. The
-  // targets in the same pass over the flows as the services: this code runs once, over tens of
-  // thousands of flows, mostly before the JIT has compiled it, so every pass costs (docs/sip.md).
-  const backendSet = new Set<string>();
-  for (const f of flows) {
-    for (const u of f.targets) {
-      backendSet.add(u.target);
-      if (u.how === 'egress-copy' && u.target !== f.dst) services.add(f.dst);
-    }
-  }
+  for (const d of routes.forwarded) services.add(d);
+  // 2. Backend addresses: forwarding targets, inventory nodes, conntrack reply sources.
+  const backendSet = new Set<string>(routes.targets);
   for (const c of opts.conntrack) if (c.target !== c.service) backendSet.add(c.target);
   for (const n of inv?.nodes ?? []) if (n.port !== undefined) backendSet.add(fmt(n.address, n.port));
   // A capture taken beside a backend shows clients sending to it directly.
-  for (const f of flows) if (!matchAddress(services, f.dst) && isKnownBackend(f.dst, backendSet, inv)) backendSet.add(f.dst);
+  for (const d of routes.dsts) if (!matchAddress(services, d) && isKnownBackend(d, backendSet, inv)) backendSet.add(d);
 
   const directTarget = (f: Flow): string | undefined => (!matchAddress(services, f.dst) && backendSet.has(f.dst) ? f.dst : undefined);
   // What follows looks at lost INVITEs only: the flows that lost some (a few hundred at a busy

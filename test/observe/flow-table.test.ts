@@ -5,7 +5,9 @@
  * flow, unanswered and unforwarded INVITEs, idle retirement) both must report the same flows.
  */
 import { describe, expect, it } from 'vitest';
-import { FlowTable, defaultFlowLimits, newFlow, type FlowLimits, type InviteOutcome } from '../../src/observe/flows.js';
+import { FlowTable, defaultFlowLimits, newFlow, routesOf, type FlowLimits, type InviteOutcome } from '../../src/observe/flows.js';
+import { defaultRuleOptions, evaluate } from '../../src/findings/rules.js';
+import { listedFlows } from '../../src/analysis/analyze.js';
 import { earlier, later, stamp, tOf, type Flow, type InviteRecord } from '../../src/observe/types.js';
 
 class Model {
@@ -135,6 +137,24 @@ describe('flow table', () => {
       }
       expect(table.flowsRetired).toBe(model.retired);
       expect(plain(table.sorted())).toEqual(plain(model.sorted()));
+      // What analyze reads instead of every Flow: the records in the same order, the routes of
+      // all of them, the flows it lists chosen by the records, the same findings.
+      const all = model.sorted();
+      const held = table.held();
+      expect(plain(held.map((h) => h.toFlow()))).toEqual(plain(all));
+      expect(held.map((h) => h.lostAny())).toEqual(all.map((f) => f.lost.length > 0));
+      expect(table.routes()).toEqual(routesOf(all));
+      expect(table.routes().forwarded.size).toBeGreaterThan(0);
+      const opts = { ...defaultRuleOptions, end: all.at(-1)!.last };
+      const lossy = all.filter((f) => f.lost.length > 0);
+      expect(lossy.length).toBeGreaterThan(0);
+      expect(lossy.length).toBeLessThan(all.length);
+      expect(evaluate(lossy, table, opts, table.routes())).toEqual(evaluate(all, table, opts));
+      for (const max of [1, 40, all.length - 1, all.length]) {
+        const byLoss = [...all].sort((a, b) => b.unanswered - a.unanswered || b.invites - a.invites).slice(0, max);
+        const want = max >= all.length ? all : byLoss.sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
+        expect(plain(listedFlows(held, max).map((i) => held[i]!.toFlow()))).toEqual(plain(want));
+      }
       // Asking twice changes nothing; releasing gives the same flows and leaves none.
       expect(plain(table.sorted())).toEqual(plain(model.sorted()));
       expect(plain(table.sorted(true))).toEqual(plain(model.sorted()));
@@ -142,6 +162,20 @@ describe('flow table', () => {
       expect(table.sorted()).toEqual([]);
     });
   }
+
+  it('routes(): targets beyond the first of a flow count as they do in its Flow', () => {
+    const t = new FlowTable(defaultFlowLimits);
+    const o = (target: string, how: 'egress-copy' | 'reply-path', sec: number): InviteOutcome => ({
+      transport: 'udp', client: '192.0.2.7:5060', clientIp: '192.0.2.7', dst: '203.0.113.10:5060', callId: `c${sec}`,
+      at: stamp(1_700_000_000 + sec, 0, 6), target, how, answered: true, sent: 1, timedOut: false,
+    });
+    // Seen first on the reply path only, then leaving as an egress copy to a second backend.
+    t.addInvite(o('198.51.100.11:5060', 'reply-path', 0));
+    t.addInvite(o('198.51.100.12:5060', 'egress-copy', 1));
+    const routes = t.routes();
+    expect(routes).toEqual(routesOf(t.sorted()));
+    expect(routes).toEqual({ dsts: new Set(['203.0.113.10:5060']), targets: new Set(['198.51.100.11:5060', '198.51.100.12:5060']), forwarded: new Set(['203.0.113.10:5060']) });
+  });
 
   it('remembers when each address was heard from, first, last and how often', () => {
     const t = new FlowTable(defaultFlowLimits);
