@@ -6,7 +6,7 @@ import type { AnomalyRecord, Warning } from '../core/anomalies.js';
 import type { Finding, Severity, Target } from '../findings/types.js';
 import type { Flow } from '../observe/types.js';
 import { isoOf } from '../observe/types.js';
-import { jsonString } from './json-text.js';
+import type { JsonBytes } from './json-bytes.js';
 
 export const REPORT_SCHEMA = 'stalepin/report@1';
 
@@ -83,63 +83,61 @@ export function reportFlows(flows: Flow[]): ReportFlow[] {
   }));
 }
 
-const jsonOrNull = (s: string | null): string => (s === null ? 'null' : jsonString(s));
+/** A string or null, as jsonText prints it. */
+function stringOrNull(w: JsonBytes, s: string | null): void {
+  if (s === null) w.ascii('null');
+  else w.string(s);
+}
 
 /**
  * One element of the report's flows list as jsonText(flow, 2) prints it at the list's depth
  * (indented by four), written directly: a report lists up to 20,000 flows.
  */
-export function flowJson(f: ReportFlow): string {
-  let targets = '[]';
-  if (f.targets.length > 0) {
-    targets = '[';
+export function writeFlowJson(w: JsonBytes, f: ReportFlow): void {
+  w.ascii('{\n      "transport": ');
+  w.string(f.transport);
+  w.ascii(',\n      "client": ');
+  w.string(f.client);
+  w.ascii(',\n      "dst": ');
+  w.string(f.dst);
+  w.ascii(',\n      "invites": ');
+  w.number(f.invites);
+  w.ascii(',\n      "answered": ');
+  w.number(f.answered);
+  w.ascii(',\n      "unanswered": ');
+  w.number(f.unanswered);
+  w.ascii(',\n      "calls": ');
+  w.number(f.calls);
+  w.ascii(',\n      "first": ');
+  stringOrNull(w, f.first);
+  w.ascii(',\n      "last": ');
+  stringOrNull(w, f.last);
+  w.ascii(',\n      "targets": ');
+  if (f.targets.length === 0) w.ascii('[]');
+  else {
     for (let i = 0; i < f.targets.length; i++) {
       const u = f.targets[i]!;
-      targets +=
-        (i ? ',\n        {' : '\n        {') +
-        '\n          "target": ' +
-        jsonString(u.target) +
-        ',\n          "how": ' +
-        jsonString(u.how) +
-        ',\n          "invites": ' +
-        u.invites +
-        ',\n          "answered": ' +
-        u.answered +
-        ',\n          "unanswered": ' +
-        u.unanswered +
-        ',\n          "first": ' +
-        jsonOrNull(u.first) +
-        ',\n          "last": ' +
-        jsonOrNull(u.last) +
-        '\n        }';
+      w.ascii(i ? ',\n        {\n          "target": ' : '[\n        {\n          "target": ');
+      w.string(u.target);
+      w.ascii(',\n          "how": ');
+      w.string(u.how);
+      w.ascii(',\n          "invites": ');
+      w.number(u.invites);
+      w.ascii(',\n          "answered": ');
+      w.number(u.answered);
+      w.ascii(',\n          "unanswered": ');
+      w.number(u.unanswered);
+      w.ascii(',\n          "first": ');
+      stringOrNull(w, u.first);
+      w.ascii(',\n          "last": ');
+      stringOrNull(w, u.last);
+      w.ascii('\n        }');
     }
-    targets += '\n      ]';
+    w.ascii('\n      ]');
   }
-  return (
-    '{\n      "transport": ' +
-    jsonString(f.transport) +
-    ',\n      "client": ' +
-    jsonString(f.client) +
-    ',\n      "dst": ' +
-    jsonString(f.dst) +
-    ',\n      "invites": ' +
-    f.invites +
-    ',\n      "answered": ' +
-    f.answered +
-    ',\n      "unanswered": ' +
-    f.unanswered +
-    ',\n      "calls": ' +
-    f.calls +
-    ',\n      "first": ' +
-    jsonOrNull(f.first) +
-    ',\n      "last": ' +
-    jsonOrNull(f.last) +
-    ',\n      "targets": ' +
-    targets +
-    ',\n      "notForwarded": ' +
-    f.notForwarded +
-    '\n    }'
-  );
+  w.ascii(',\n      "notForwarded": ');
+  w.number(f.notForwarded);
+  w.ascii('\n    }');
 }
 
 export function countBySeverity(findings: Finding[]): Record<Severity, number> {

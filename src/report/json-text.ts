@@ -25,31 +25,3 @@ export function jsonString(s: string): string {
   for (let i = 0; i < s.length; i++) if (!plainJsonUnit(s.charCodeAt(i))) return jsonText(s);
   return '"' + s + '"';
 }
-
-/**
- * jsonText(value, 2) of a plain object, handed to `write` in pieces: the members one by one and
- * the elements of its array members one by one. A report whose flows list runs to megabytes is
- * then never one string (nor one buffer) in memory. The text is the same, byte for byte.
- */
-export function writeJsonText(value: Record<string, unknown>, write: (s: string) => void, elements: Readonly<Record<string, (el: never) => string>> = {}): void {
-  let first = true;
-  write('{');
-  for (const key of Object.keys(value)) {
-    const v = value[key];
-    // JSON.stringify leaves these members out.
-    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    write((first ? '\n  ' : ',\n  ') + jsonText(key) + ': ');
-    first = false;
-    if (Array.isArray(v) && v.length > 0) {
-      // A member's own renderer writes what jsonText would, indented by four, without the copies.
-      const render = elements[key] as ((el: unknown) => string) | undefined;
-      for (let i = 0; i < v.length; i++) {
-        const el = v[i] as unknown;
-        const text = el === undefined || typeof el === 'function' || typeof el === 'symbol' ? 'null' : render !== undefined ? render(el) : jsonText(el, 2).replace(/\n/g, '\n    ');
-        write((i === 0 ? '[\n    ' : ',\n    ') + text);
-      }
-      write('\n  ]');
-    } else write(jsonText(v, 2).replace(/\n/g, '\n  '));
-  }
-  write(first ? '}' : '\n}');
-}

@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { jsonString, jsonText, writeJsonText } from '../../src/report/json-text.js';
-import { flowJson, type ReportFlow } from '../../src/report/analyze.js';
+import { jsonString, jsonText } from '../../src/report/json-text.js';
+import { JsonBytes, writeJsonBytes } from '../../src/report/json-bytes.js';
+import { writeFlowJson, type ReportFlow } from '../../src/report/analyze.js';
 
-function streamed(value: Record<string, unknown>): { text: string; pieces: number } {
-  const parts: string[] = [];
-  writeJsonText(value, (s) => parts.push(s));
-  return { text: parts.join(''), pieces: parts.length };
+/** writeJsonBytes's output, decoded, and the chunks it was handed on in. */
+function streamed(value: Record<string, unknown>, elements: Parameters<typeof writeJsonBytes>[2] = {}): { text: string; chunks: Uint8Array[] } {
+  const chunks: Uint8Array[] = [];
+  const w = new JsonBytes((c) => chunks.push(c));
+  writeJsonBytes(value, w, elements);
+  w.flush();
+  return { text: Buffer.concat(chunks).toString('utf8'), chunks };
 }
 
-describe('writeJsonText', () => {
-  it('writes the same bytes as jsonText(value, 2), in pieces', () => {
+describe('writeJsonBytes', () => {
+  it('writes the same bytes as jsonText(value, 2), as UTF-8', () => {
     const cases: Record<string, unknown>[] = [
       {},
       { a: [] },
@@ -21,11 +25,12 @@ describe('writeJsonText', () => {
     for (const c of cases) expect(streamed(c).text).toBe(jsonText(c, 2));
   });
 
-  it('hands each element of a member list over on its own', () => {
-    const flows = Array.from({ length: 1000 }, (_, i) => ({ client: `192.0.2.1:${10000 + i}`, invites: i }));
+  it('hands a long list on in chunks, never as one piece', () => {
+    const flows = Array.from({ length: 20_000 }, (_, i) => ({ client: `192.0.2.1:${10000 + i}`, invites: i }));
     const r = streamed({ schema: 's', flows, anomalies: [] });
     expect(r.text).toBe(jsonText({ schema: 's', flows, anomalies: [] }, 2));
-    expect(r.pieces).toBeGreaterThan(1000);
+    expect(r.chunks.length).toBeGreaterThan(10);
+    expect(Math.max(...r.chunks.map((c) => c.length))).toBeLessThanOrEqual(1 << 16);
   });
 });
 
@@ -34,7 +39,7 @@ describe('direct renderers', () => {
     for (const s of ['', 'sip:alice@example.com', '192.0.2.1:5060', 'a"b', 'back\\slash', '\u001b[31m', '\u007f', '\u0080\u009b', 'é', '\u202e', '\u2028', '\ud800', '\u{1f600}', ' ~']) expect(jsonString(s)).toBe(jsonText(s));
   });
 
-  it('flowJson is the indented jsonText of a report flow', () => {
+  it('writeFlowJson writes the indented jsonText of a report flow', () => {
     const flows: ReportFlow[] = [
       { transport: 'udp', client: '192.0.2.1:5060', dst: '203.0.113.10:5060', invites: 3, answered: 1, unanswered: 2, calls: 2, first: '2023-11-14T22:13:20.000000Z', last: null, targets: [], notForwarded: 1 },
       {
@@ -54,10 +59,12 @@ describe('direct renderers', () => {
         notForwarded: 0,
       },
     ];
-    for (const f of flows) expect(flowJson(f)).toBe(jsonText(f, 2).replace(/\n/g, '\n    '));
+    for (const f of flows) {
+      const w = new JsonBytes(() => undefined);
+      writeFlowJson(w, f);
+      expect(Buffer.from(w.taken()).toString('utf8')).toBe(jsonText(f, 2).replace(/\n/g, '\n    '));
+    }
     const doc = { schema: 's', flows, anomalies: [] };
-    const parts: string[] = [];
-    writeJsonText(doc, (s) => parts.push(s), { flows: flowJson });
-    expect(parts.join('')).toBe(jsonText(doc, 2));
+    expect(streamed(doc, { flows: writeFlowJson }).text).toBe(jsonText(doc, 2));
   });
 });

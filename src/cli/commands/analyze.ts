@@ -9,8 +9,8 @@ import { renderJunit, renderMarkdown, renderTable } from '../../report/render-an
 import { progressBar } from '../progress.js';
 import { durationOption, failOnExitCode, parseSipPorts, printWarnings, sipPortsOption, timeOption } from '../shared.js';
 import type { CommandSpec } from '../spec.js';
-import { writeJsonText } from '../../report/json-text.js';
-import { flowJson } from '../../report/analyze.js';
+import { JsonBytes, writeJsonBytes } from '../../report/json-bytes.js';
+import { writeFlowJson } from '../../report/analyze.js';
 
 interface AnalyzeCliOptions {
   conntrack: string[];
@@ -90,7 +90,9 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or unrea
     if (o.format === 'json') {
       const out = await AtomicOutput.open(o.output, io.stdout);
       try {
-        writeJsonText(report as unknown as Record<string, unknown>, (s) => out.write(s), { flows: flowJson });
+        const w = new JsonBytes((chunk) => out.write(chunk));
+        writeJsonBytes(report as unknown as Record<string, unknown>, w, { flows: writeFlowJson });
+        w.flush();
       } catch (e) {
         out.abort();
         throw e;
