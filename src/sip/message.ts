@@ -81,6 +81,11 @@ const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8
 export function decodeText(b: Uint8Array, s: number, e: number): string {
   if (e <= s) return '';
   for (let i = s; i < e; i++) if (b[i]! >= 0x80) return textDecoder.decode(b.subarray(s, e));
+  return asciiText(b, s, e);
+}
+
+/** decodeText of a non-empty span known to hold only bytes below 0x80 (no check made). */
+export function asciiText(b: Uint8Array, s: number, e: number): string {
   if (latin1Slice !== undefined) return latin1Slice.call(b, s, e);
   return String.fromCharCode.apply(null, b.subarray(s, e) as unknown as number[]);
 }

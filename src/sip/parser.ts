@@ -5,7 +5,7 @@
  * CSeq, Call-ID). A malformed message is counted under a named anomaly, never thrown.
  */
 import type { Anomalies } from '../core/anomalies.js';
-import { decodeText, Fold, internText, SIP_LIMITS, Span, newVia, SipMessage } from './message.js';
+import { asciiText, decodeText, Fold, internText, SIP_LIMITS, Span, newVia, SipMessage } from './message.js';
 import { CODE_HIT, NATIVE_OK, nativeSipParser, Out } from './native-parser.js';
 
 export const enum SipParseStatus {
@@ -584,7 +584,8 @@ function nativeText(b: Uint8Array, s: number, e: number, fold: Fold, code: numbe
   if (code < 0) return internText(b, s, e, fold);
   const strings = native!.strings;
   if ((code & CODE_HIT) !== 0) return strings[code & 0xffff]!;
-  let t = decodeText(b, s, e);
+  // intern() takes only non-empty spans of bytes below 0x80: no need to look at them again.
+  let t = asciiText(b, s, e);
   if (fold === Fold.Lower) t = t.toLowerCase();
   strings[code] = t;
   return t;
