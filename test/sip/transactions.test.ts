@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Anomalies } from '../../src/core/anomalies.js';
-import { SipMessage } from '../../src/sip/message.js';
+import { MAGIC_COOKIE, SipMessage } from '../../src/sip/message.js';
 import { parseSipMessage, SipParseStatus } from '../../src/sip/parser.js';
-import { SipTracker, type SipCall, type SipTransaction, type TrackerOptions } from '../../src/sip/transactions.js';
+import { branchHasCookie, SipTracker, type SipCall, type SipTransaction, type TrackerOptions } from '../../src/sip/transactions.js';
 import { newSipContext } from '../../src/sip/types.js';
 import { request, response, sipText, type MsgOpts } from './helpers.js';
 
@@ -67,6 +67,25 @@ const byeFromCallee: MsgOpts = {
   fromTag: 'tt1',
   toTag: 'ft1',
 };
+
+describe('branchHasCookie', () => {
+  it('is true for the RFC 3261 magic cookie followed by something, case and all', () => {
+    for (const [branch, want] of [
+      ['z9hG4bK776asdhds', true],
+      ['z9hG4bKx', true],
+      [MAGIC_COOKIE, false],
+      ['z9hG4bk776asdhds', false],
+      ['Z9hG4bK776asdhds', false],
+      ['z9hG4b', false],
+      ['', false],
+      ['xz9hG4bK776', false],
+      ['z9hG4bX776asdhds', false],
+    ] as const) {
+      expect(branchHasCookie(branch)).toBe(want);
+      expect(branchHasCookie(branch)).toBe(branch.length > MAGIC_COOKIE.length && branch.startsWith(MAGIC_COOKIE));
+    }
+  });
+});
 
 describe('SipTracker: transactions', () => {
   it('a basic call: one INVITE transaction, ACK and BYE transactions, response times', () => {
