@@ -5,7 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { StalepinError } from '../core/errors.js';
 import { commonOptions, type CommandSpec, type Io, type OptionSpec } from './spec.js';
-import { commands } from './commands/index.js';
+import { loadCommands } from './commands/index.js';
 import { visible } from '../report/visible.js';
 
 const VERSION = '0.1.0';
@@ -30,7 +30,8 @@ function toOption(spec: OptionSpec): Option {
   return o;
 }
 
-export function buildProgram(io: Io, onResult: (code: number) => void): Command {
+/** The program with the commands given (commands/index.ts loadCommands). */
+export function buildProgram(io: Io, commands: readonly CommandSpec[], onResult: (code: number) => void): Command {
   const program = new Command('stalepin')
     .description('Find SIP flows pinned by a UDP connection tracker to terminated load-balancer backends.')
     .version(VERSION, '-V, --version')
@@ -41,7 +42,7 @@ export function buildProgram(io: Io, onResult: (code: number) => void): Command 
       writeErr: (s) => io.stderr.write(s),
     });
 
-  for (const spec of commands as CommandSpec[]) {
+  for (const spec of commands) {
     const cmd = program.command(spec.name).description(spec.summary);
     for (const a of spec.args) {
       const name = a.variadic ? `${a.name}...` : a.name;
@@ -68,11 +69,12 @@ export function buildProgram(io: Io, onResult: (code: number) => void): Command 
 /** Runs the CLI; resolves to the exit code. Never throws. */
 export async function main(argv: string[], io: Io): Promise<number> {
   let code = 0;
-  const program = buildProgram(io, (c) => {
-    code = c;
-  });
   const debug = argv.includes('--debug');
   try {
+    // Only the command run is loaded (`stalepin analyze --help` too); anything else, all of them.
+    const program = buildProgram(io, await loadCommands(argv[0]), (c) => {
+      code = c;
+    });
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (err) {
