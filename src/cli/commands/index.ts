@@ -1,7 +1,7 @@
 /**
  * Every CLI command, in the order `stalepin --help` lists them, each module loaded when asked
  * for: a run loads the command it runs, not the other eight (with their readers, renderers and
- * rules, about half of what the CLI loads; for `calls` 45 ms of its start, before which its
+ * rules, about half of what the CLI loads; for `calls` 50 ms of its start, before which its
  * reading thread has no input). Help and an unknown command load them all.
  */
 import type { CommandSpec } from '../spec.js';
