@@ -14,6 +14,11 @@ import { Worker } from 'node:worker_threads';
 
 export const READER_URL = new URL('./dissect-worker.js', import.meta.url);
 
+/** Is the reading thread's module there to start (the built JavaScript is run, not the sources)? */
+export function readerBuilt(): boolean {
+  return READER_URL.protocol === 'file:' && existsSync(fileURLToPath(READER_URL));
+}
+
 /** What an early thread is given: it waits for its input in a message. */
 export const EARLY = 'stalepin: input follows';
 
@@ -25,7 +30,7 @@ let early: Worker | undefined;
  * or dies, a run starts its own, which reports why.
  */
 export function startReaderEarly(): void {
-  if (early !== undefined || READER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(READER_URL))) return;
+  if (early !== undefined || !readerBuilt()) return;
   const w = new Worker(READER_URL, { workerData: EARLY });
   w.unref();
   const forget = (): void => {

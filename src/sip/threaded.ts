@@ -11,8 +11,6 @@
  * parser built, this module running as built JavaScript (a worker needs a file it can load),
  * and STALEPIN_THREADS not 1.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Anomalies, AnomalyRecord } from '../core/anomalies.js';
 import { StalepinError, type ErrorCode, type ErrorLocation } from '../core/errors.js';
 import type { TcpReassemblyOptions } from '../decode/tcp-reassembly.js';
@@ -21,7 +19,7 @@ import type { HeardFields } from '../observe/heard.js';
 import type { PacketSpanFields } from '../observe/packet-span.js';
 import { HandoffReader, type HandoffTarget } from './handoff.js';
 import { nativeSipParser } from './native-parser.js';
-import { READER_URL as WORKER, readerThread } from './reader-thread.js';
+import { READER_URL as WORKER, readerBuilt, readerThread } from './reader-thread.js';
 
 /** What the worker is given. */
 export interface SplitInput {
@@ -71,7 +69,7 @@ export function canSplit(opts: Pick<PacketRunOptions, 'files'>, env: NodeJS.Proc
     ? 'standard input is read by the main thread'
     : nativeSipParser() === undefined
       ? 'the C SIP parser is not built (or STALEPIN_SIP_PARSER=js)'
-      : WORKER.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER))
+      : !readerBuilt()
         ? `${WORKER.href} is not there (run the built JavaScript, npm run build)`
         : undefined;
   if (why !== undefined && want === '2') throw new StalepinError('missing_dependency', `STALEPIN_THREADS=2, but this run cannot take two threads: ${why}`);
