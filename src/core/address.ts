@@ -1,4 +1,5 @@
 import { StalepinError } from './errors.js';
+import { writeDecimal } from './strings.js';
 
 /**
  * Address formatting per the contract: IPv4 "ip:port", IPv6 "[ip]:port" in RFC 5952 form.
@@ -22,29 +23,21 @@ export class Ipv4EndpointText {
 
   format(a: Uint8Array, off: number, port: number): void {
     const t = this.text;
-    let p = digits(t, 0, a[off]!);
+    let p = writeDecimal(t, 0, a[off]!);
     t[p++] = 0x2e;
-    p = digits(t, p, a[off + 1]!);
+    p = writeDecimal(t, p, a[off + 1]!);
     t[p++] = 0x2e;
-    p = digits(t, p, a[off + 2]!);
+    p = writeDecimal(t, p, a[off + 2]!);
     t[p++] = 0x2e;
-    p = digits(t, p, a[off + 3]!);
+    p = writeDecimal(t, p, a[off + 3]!);
     const ipEnd = p;
     t[p++] = 0x3a;
-    p = digits(t, p, port);
+    p = writeDecimal(t, p, port);
     this.ip = t.toString('latin1', 0, ipEnd);
     this.endpoint = t.toString('latin1', 0, p);
   }
 }
 
-/** The decimal digits of v (0 <= v < 2^31) at t[p...]; returns the index after them. */
-function digits(t: Uint8Array, p: number, v: number): number {
-  let n = 1;
-  for (let x = v; x >= 10; x = (x / 10) | 0) n++;
-  const end = p + n;
-  for (let q = end; q > p; v = (v / 10) | 0) t[--q] = 0x30 + (v % 10);
-  return end;
-}
 
 /** RFC 5952: lower case, leading zeros dropped, the longest run (>= 2) of zero groups as "::". */
 export function formatIPv6(b: Uint8Array, off = 0): string {

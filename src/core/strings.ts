@@ -15,3 +15,21 @@ export function flatten(s: string): string {
   flatSink = (flatSink + s.charCodeAt(s.length >> 1)) | 0;
   return s;
 }
+
+/**
+ * The decimal digits of v (a non-negative safe integer) written as ASCII at t[p...], which has
+ * room for them (16 bytes will do); returns the index after them. For text made as bytes: JSON
+ * numbers, endpoint addresses.
+ */
+export function writeDecimal(t: Uint8Array, p: number, v: number): number {
+  let n = 1;
+  for (let x = v; x >= 10; x = Math.floor(x / 10)) n++;
+  const end = p + n;
+  let q = end;
+  do {
+    const d = Math.floor(v / 10);
+    t[--q] = 0x30 + (v - d * 10);
+    v = d;
+  } while (v > 0);
+  return end;
+}

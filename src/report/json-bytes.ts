@@ -9,6 +9,7 @@
  */
 import { isoSecond, formatIso } from '../core/time.js';
 import { jsonText, plainJsonUnit } from './json-text.js';
+import { writeDecimal } from '../core/strings.js';
 
 const CHUNK = 1 << 16;
 
@@ -97,17 +98,7 @@ export class JsonBytes {
       return;
     }
     this.room(16);
-    const b = this.buf;
-    let digits = 1;
-    for (let v = x; v >= 10; v = Math.floor(v / 10)) digits++;
-    let p = this.pos + digits;
-    this.pos = p;
-    let v = x;
-    do {
-      const q = Math.floor(v / 10);
-      b[--p] = 0x30 + (v - q * 10);
-      v = q;
-    } while (v > 0);
+    this.pos = writeDecimal(this.buf, this.pos, x);
   }
 
   /** formatIso(sec, nsec, precision) as a JSON string. */

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { flatten } from '../../src/core/strings.js';
+import { flatten, writeDecimal } from '../../src/core/strings.js';
 import { repoRoot } from '../helpers/cli.js';
 
 const script = `
@@ -45,5 +45,16 @@ describe('flatten', () => {
     expect(r.status, r.stderr).toBe(0);
     const { plain, flat } = JSON.parse(r.stdout) as { plain: number; flat: number };
     expect(flat).toBeLessThan(plain * 0.5);
+  });
+});
+
+describe('writeDecimal', () => {
+  it('writes what String() does for every digit count up to 2^53 - 1, after what is there', () => {
+    const t = new Uint8Array(20).fill(0x78);
+    for (const v of [0, 7, 9, 10, 99, 100, 255, 65535, 2 ** 31 - 1, 2 ** 31, 1e15, Number.MAX_SAFE_INTEGER]) {
+      const end = writeDecimal(t, 2, v);
+      expect(Buffer.from(t.subarray(2, end)).toString('latin1')).toBe(String(v));
+      expect(t[1]).toBe(0x78);
+    }
   });
 });
